@@ -82,8 +82,9 @@ def test_itm_zero_shot_of_a_finetuned_run_reproduces_its_scores(world, itm_run, 
 
 
 def test_itm_zero_shot_from_a_pretrained_checkpoint_uses_the_itm_head(world, tmp_path):
-    cfg = ModelConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,
-                      img_dim=256, img_label_dim=7, max_position_embeddings=128)
+    cfg = ModelConfig(vocab_size=84, hidden_size=32, num_layers=1, num_heads=2,
+                      intermediate_size=64, img_dim=256, img_label_dim=7,
+                      max_position_embeddings=128)
     save_model(Uniter(cfg, heads=PRETRAIN_HEADS), tmp_path / "pre", cfg)
     results = _train("uniter-tiny-itm", world, tmp_path / "zs",
                      f"train.init_from={tmp_path / 'pre'}", "train.total_steps=0")

@@ -44,7 +44,7 @@ from vlkit.recipes.caption_eval import (
     token_cider,
 )
 from vlkit.recipes.init import initialise
-from vlkit.recipes.loaders import RANDOM_TOKEN_START, batch_sampler
+from vlkit.recipes.loaders import batch_sampler
 from vlkit.recipes.options import task_options
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.train.trainer import train
@@ -65,7 +65,7 @@ def vlp_transform(cfg: RunConfig, opts: CaptionOptions) -> VlpTransform:
     """Maskers of the two modes: seq2seq may mask the final [SEP], bidirectional may not.
     Content words (`data.focus_words`, else the dataset manifest's) weigh `data.focus_weight`."""
     tok = get_tokenizer(cfg.text.vocab, cfg.text.lowercase)
-    vocab = (RANDOM_TOKEN_START, len(tok))
+    vocab = tok.random_range
     words = cfg.data.focus_words or common.dataset_manifest(cfg).get("content_words", [])
     focus = sorted({i for w in words for i in tok.encode(w)}) if words else None
 

@@ -16,6 +16,7 @@ from vlkit.config import RunConfig, config_to_yaml
 from vlkit.data.stores.concat import ConcatTextStore
 from vlkit.data.stores.native_img import NativeImageStore
 from vlkit.data.stores.native_txt import NativeTextStore
+from vlkit.text.tokenizer import resolve_vocab
 from vlkit.train.distributed import DistInfo, init_distributed
 from vlkit.train.precision import pick_device
 from vlkit.utils.atomic import atomic_write_json, atomic_write_text
@@ -76,11 +77,28 @@ def open_image_stores(cfg: RunConfig, names: list[str]) -> list:
 def open_text_store(cfg: RunConfig, names: str | list[str]):
     """One text store, or several of the same task read as one."""
     if isinstance(names, str):
-        return _open(data_path(cfg, names), NativeTextStore)
+        names = [names]
     if not names:
         raise ConfigError("no text store named: set data.train_txt / data.val_txt")
     stores = [_open(data_path(cfg, n), NativeTextStore) for n in names]
+    for name, store in zip(names, stores, strict=True):
+        check_vocab(cfg, data_path(cfg, name), store)
     return stores[0] if len(stores) == 1 else ConcatTextStore(stores)
+
+
+def check_vocab(cfg: RunConfig, path: Path, store) -> None:
+    """A store's token ids are only meaningful with the vocabulary it was tokenised with (the
+    same file, by name or by path)."""
+    found = getattr(store, "manifest", {}).get("vocab")
+    if not found or found == cfg.text.vocab:
+        return
+    try:
+        same = resolve_vocab(found).read_bytes() == resolve_vocab(cfg.text.vocab).read_bytes()
+    except ConfigError:  # a path recorded on another machine: nothing to compare
+        return
+    if not same:
+        raise ConfigError(f"{path}: tokenised with the vocabulary {found!r}, but text.vocab is "
+                          f"{cfg.text.vocab!r}; set text.vocab={found}")
 
 
 def _open(path: Path, native):

@@ -10,9 +10,6 @@ from vlkit.data.sampling import FixedBatchSampler, TokenBucketSampler
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.train.distributed import DistInfo
 
-# UNITER draws random replacement tokens above BERT's [unused*] block.
-RANDOM_TOKEN_START = 999
-
 
 def batch_sampler(cfg: RunConfig, dataset, dist: DistInfo, shuffle: bool = True, batch_size=None):
     """Token-bucket batches when `data.max_tokens` is set, else fixed-size batches."""
@@ -29,7 +26,7 @@ def mlm_masker(cfg: RunConfig, content_words: list[str]) -> MlmMasker:
     tok = get_tokenizer(cfg.text.vocab, cfg.text.lowercase)
     words = cfg.data.focus_words or content_words
     focus = sorted({i for w in words for i in tok.encode(w)}) if words else None
-    return MlmMasker(tok.mask_id, (RANDOM_TOKEN_START, len(tok)),
+    return MlmMasker(tok.mask_id, tok.random_range,
                      protected_ids=(tok.pad_id, tok.cls_id, tok.sep_id),
                      mask_prob=cfg.data.mask_prob, focus_ids=focus,
                      focus_weight=cfg.data.focus_weight)

@@ -1,7 +1,8 @@
 """BERT WordPiece tokenizer over any vocab.txt, via the `tokenizers` library.
 
 The bert-base-uncased vocabulary (30,522 tokens; [CLS]=101 [SEP]=102 [MASK]=103) ships with
-the package so that nothing is downloaded. A cased vocabulary works by path.
+the package so that nothing is downloaded, and so does the synthetic world's own small one. A
+cased vocabulary works by path.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from tokenizers.pre_tokenizers import BertPreTokenizer
 
 from vlkit.utils.errors import ConfigError
 
-SHIPPED_VOCABS = {"bert-base-uncased": "bert-base-uncased.txt"}
+# "synthetic-world": the embedded synthetic world's closed vocabulary (84 whole words and
+# specials), so that the tiny models trained on it carry an 84-row word embedding instead of
+# BERT's 30,522 rows (a third of a tiny training step went to that table's gradient and
+# optimizer update).
+RANDOM_TOKEN_START = 999  # UNITER's first random MLM replacement id (BERT vocabularies)
+SHIPPED_VOCABS = {"bert-base-uncased": "bert-base-uncased.txt",
+                  "synthetic-world": "synthetic-world.txt"}
 
 
 def resolve_vocab(vocab: str) -> Path:
@@ -61,6 +68,17 @@ class BertTokenizer:
 
     def __len__(self) -> int:
         return len(self.ids_to_tokens)
+
+    @property
+    def random_range(self) -> tuple[int, int]:
+        """[lo, hi) of MLM's random replacement ids. UNITER draws from [999, V), above BERT's
+        [unused*] block; a vocabulary of at most 999 tokens (the synthetic world's) draws from
+        the tokens after its leading [..] specials."""
+        if len(self) > RANDOM_TOKEN_START:
+            return RANDOM_TOKEN_START, len(self)
+        lo = next((i for i, t in enumerate(self.ids_to_tokens)
+                   if not (t.startswith("[") and t.endswith("]"))), len(self) - 1)
+        return lo, len(self)
 
     def encode(self, text: str) -> list[int]:
         """WordPiece ids of `text` (no [CLS]/[SEP])."""

@@ -48,11 +48,11 @@ from vlkit.data.synthetic.vqa import ANS2LABEL, ANSWERS, vqa_records
 from vlkit.extract.boxes import box_records
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.atomic import atomic_dir
-from vlkit.utils.errors import ConfigError
+from vlkit.utils.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 2  # 2: added the "region" stores
+GENERATOR_VERSION = 3  # 2: added the "region" stores; 3: tokenised with VOCAB
 TASKS = ("caption", "vqa", "nlvr2", "snli_ve", "refer", "vcr", "region")
 # Region descriptions are caption-task stores (as Visual Genome's are in UNITER's txt_db), so
 # that pre-training can read them together with the captions.
@@ -60,7 +60,7 @@ STORE_TASK = {"region": "caption"}
 SPLITS = ("train", "val", "test")
 MIN_IMAGES = 10
 CHUNK = 256
-VOCAB = "bert-base-uncased"
+VOCAB = "synthetic-world"  # the world's closed vocabulary (vlkit/text/vocab)
 Progress = Callable[[str, int, int], None]
 
 
@@ -134,7 +134,17 @@ def text_records(task: str, split: str, items: list[SceneImage], seed: int) -> l
         ids = get_tokenizer(VOCAB).encode_batch([r["text"] for r in records])
         records = [{"id": r["id"], "text": r["text"], "input_ids": i, **r}
                    for r, i in zip(records, ids, strict=True)]
+    _check_in_vocab(records)
     return records
+
+
+def _check_in_vocab(records: list[dict]) -> None:
+    """Every word the generator writes must be in VOCAB (a new word needs a vocabulary line)."""
+    unk = get_tokenizer(VOCAB).unk_id
+    for rec in records:
+        if unk in rec["input_ids"]:
+            raise DataError(f"synthetic record {rec['id']}: {rec['text']!r} has a word outside "
+                            f"the {VOCAB} vocabulary (vlkit/text/vocab/{VOCAB}.txt)")
 
 
 def task_meta(task: str, split: str, seed: int) -> dict:

@@ -21,7 +21,7 @@ def _img_ids(rec: dict) -> list[str]:
 
 def test_every_record_fits_the_schema_and_its_tokens(synth_world):
     path, manifest = synth_world
-    tok = get_tokenizer("bert-base-uncased")
+    tok = get_tokenizer("synthetic-world")
     images = NativeImageStore(path / "img")
     for task in TASKS:
         for split in SPLITS:
@@ -70,7 +70,7 @@ def test_refer_target_is_a_region_of_that_class(synth_world):
 
 def test_vcr_references_point_at_object_regions(synth_world):
     path, _ = synth_world
-    tok = get_tokenizer("bert-base-uncased")
+    tok = get_tokenizer("synthetic-world")
     for rec in _store(path, "vcr", "val"):
         ref = rec["question"][4]
         assert isinstance(ref, list) and rec["objects"][ref[0]] != "background"
