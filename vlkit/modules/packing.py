@@ -47,5 +47,5 @@ class TokenPacking:
     def unpack(self, rows: torch.Tensor) -> torch.Tensor:
         """(N, *) -> (B, L, *) with zeros at the padding positions."""
         flat = rows.new_zeros(self.batch * self.length, *rows.shape[1:])
-        return flat.index_copy(0, self.index, rows).view(self.batch, self.length,
-                                                          *rows.shape[1:])
+        flat.index_copy_(0, self.index, rows)  # in place: no copy of the zeros
+        return flat.view(self.batch, self.length, *rows.shape[1:])
