@@ -16,6 +16,10 @@ memory, FLOPs per sample and MFU, and vlkit/VisualBERT ratios.
 
     python bench/bench_pretrain.py [--size base] [--batch 32] [--precisions fp32,bf16]
         [--tasks mlm,itm] [--steps 4] [--warmup 2] [--threads 2] [--device cpu]
+        [--models vlkit,visualbert]
+
+`--models` may add `vlkit-padded`: vlkit with `model.pack_tokens=false` (the encoder computes
+the padding positions too), to measure what token packing saves in the same run.
 """
 
 from __future__ import annotations
@@ -60,14 +64,16 @@ def random_examples(batch: int, seed: int) -> list[dict]:
     return out
 
 
-def vlkit_step_fn(size: str, task: str, batch: int, device: torch.device):
+def vlkit_step_fn(size: str, task: str, batch: int, device: torch.device,
+                  pack_tokens: bool = True):
     from vlkit.data.collate import COLLATE
     from vlkit.models.config import ModelConfig
     from vlkit.models.uniter import PRETRAIN_HEADS, Uniter
     from vlkit.objectives.pretrain import PretrainObjective
     from vlkit.train.optim import build_optimizer
 
-    cfg = ModelConfig(**SIZES[size], vocab_size=VOCAB, img_dim=FEAT_DIM)
+    cfg = ModelConfig(**SIZES[size], vocab_size=VOCAB, img_dim=FEAT_DIM,
+                      pack_tokens=pack_tokens)
     model = Uniter(cfg, heads=PRETRAIN_HEADS).to(device).train()
     optimizer = build_optimizer(model, lr=1e-5)
     data = COLLATE[task](random_examples(batch, seed=0)).to(device)
@@ -126,8 +132,11 @@ def measure_one(args: argparse.Namespace) -> dict:
 
     torch.manual_seed(0)
     device = torch.device(args.device)
-    make = vlkit_step_fn if args.model == "vlkit" else visualbert_step_fn
-    step = make(args.size, args.task, args.batch, device)
+    if args.model == "visualbert":
+        step = visualbert_step_fn(args.size, args.task, args.batch, device)
+    else:
+        step = vlkit_step_fn(args.size, args.task, args.batch, device,
+                             pack_tokens=args.model != "vlkit-padded")
     dtype = {"fp32": None, "bf16": torch.bfloat16}[args.precision]
 
     def timed() -> float:
@@ -181,7 +190,7 @@ def run_all(args: argparse.Namespace) -> dict:
     rows = []
     for precision in args.precisions.split(","):
         for task in args.tasks.split(","):
-            for model in ("vlkit", "visualbert"):
+            for model in args.models.split(","):
                 cmd = [sys.executable, __file__, "--one", "--model", model, "--task", task,
                        "--precision", precision, *_shared_flags(args)]
                 done = subprocess.run(cmd, capture_output=True, text=True)
@@ -194,10 +203,11 @@ def run_all(args: argparse.Namespace) -> dict:
         row["mfu"] = row["achieved_tflops"] * 1e12 / peaks[row["precision"]]
     ratios = {}
     for row in rows:
-        if row["model"] == "vlkit":
-            peer = next(r for r in rows if r["model"] == "visualbert"
-                        and r["task"] == row["task"] and r["precision"] == row["precision"])
-            ratios[f"{row['task']}/{row['precision']}"] = \
+        peer = next((r for r in rows if r["model"] == "visualbert" and r["task"] == row["task"]
+                     and r["precision"] == row["precision"]), None)
+        if row["model"] != "visualbert" and peer is not None:
+            prefix = "" if row["model"] == "vlkit" else f"{row['model']}:"
+            ratios[f"{prefix}{row['task']}/{row['precision']}"] = \
                 row["samples_per_s"] / peer["samples_per_s"]
     return {"benchmark": "pretrain_step", "machine": machine(device), "torch": torch.__version__,
             "threads": args.threads,
@@ -219,6 +229,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--precisions", default="fp32", help="comma list of fp32, bf16")
     ap.add_argument("--tasks", default="mlm,itm", help="comma list of mlm, itm")
+    ap.add_argument("--models", default="vlkit,visualbert",
+                    help="comma list of vlkit, visualbert, vlkit-padded")
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)

@@ -70,11 +70,16 @@ def test_max_errors_within_tolerance(fixture):
     assert not failures, "\n".join(failures)
 
 
-def test_padding_positions_follow_reference(fixture):
-    """Pad positions are computed too (gather_index is an identity there) and must match."""
-    _, _, expected, got = fixture
+def test_padding_positions_follow_reference(fixtures_dir, fixture):
+    """Without token packing pad positions are computed too (gather_index is an identity
+    there) and must match; with packing (the default) they are zeros."""
+    _, inputs, expected, packed = fixture
+    got = reproduce_fixture(fixtures_dir / "uniter_parity", pack_tokens=False)
+    pad = inputs["plain.attn_masks"] == 0
+    assert pad.any(), "the fixture should have padding positions"
     for name in ("encoder.sequence_output", "encoder.all_layers"):
         torch.testing.assert_close(got[name], expected[name], atol=1e-5, rtol=1e-4)
+        assert not packed[name][..., pad, :].any()
 
 
 def test_does_not_read_outputs(fixtures_dir, tmp_path):

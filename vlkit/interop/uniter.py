@@ -54,13 +54,16 @@ def _number(text: str, pattern: str, default: float) -> float:
     return float(found.group(1)) if found else default
 
 
-def fixture_model(manifest: dict, sd: dict[str, torch.Tensor]) -> Uniter:
-    """A vlkit Uniter in eval mode holding the fixture's weights; sizes from manifest + shapes."""
+def fixture_model(manifest: dict, sd: dict[str, torch.Tensor], pack_tokens: bool = True
+                  ) -> Uniter:
+    """A vlkit Uniter in eval mode holding the fixture's weights; sizes from manifest + shapes.
+    `pack_tokens=False` computes the padding positions too, as the reference does."""
     raw = manifest.get("config", {})
     base = infer_config(sd)
     base.num_heads = int(raw.get("num_attention_heads", base.num_heads))
     base.hidden_act = raw.get("hidden_act", base.hidden_act)
-    cfg = infer_config(sd, ModelConfig(**{**vars(base), "name": "fixture"}))
+    cfg = infer_config(sd, ModelConfig(**{**vars(base), "name": "fixture",
+                                          "pack_tokens": pack_tokens}))
     heads, num_answers = infer_heads(sd)
     model = Uniter(cfg, heads=heads, num_answers=num_answers)
     load_uniter_state_dict(model, sd)
@@ -181,7 +184,8 @@ def _schedule_outputs(names: list[str]) -> dict[str, torch.Tensor]:
     return out
 
 
-def reproduce_fixture(fixture_dir: str | Path) -> dict[str, torch.Tensor]:
+def reproduce_fixture(fixture_dir: str | Path, pack_tokens: bool = True
+                      ) -> dict[str, torch.Tensor]:
     """Every tensor listed in a UNITER parity fixture's outputs.pt, computed by vlkit.
 
     Reads `manifest.json` (config, tensor list and their meanings), `state_dict.pt` (UNITER
@@ -194,13 +198,15 @@ def reproduce_fixture(fixture_dir: str | Path) -> dict[str, torch.Tensor]:
     `optim.after_N_steps.<param>` after N steps of vlkit's AdamW (build_optimizer) holding those
     gradients fixed; `sched.warmup_linear_w{W}_t{T}` for steps 0..T.
     Returns {name: tensor} for exactly the names the manifest lists with file == outputs.pt.
+    With `pack_tokens` (the model default) sequence outputs are zeros at padding positions;
+    `pack_tokens=False` computes them as the reference does.
     """
     root = Path(fixture_dir)
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     sd = torch.load(root / "state_dict.pt", map_location="cpu", weights_only=True)
     inputs = torch.load(root / "inputs.pt", map_location="cpu", weights_only=True)
     wanted = [k for k, v in manifest["tensors"].items() if v.get("file") == "outputs.pt"]
-    model = fixture_model(manifest, sd)
+    model = fixture_model(manifest, sd, pack_tokens)
     out = _encoder_outputs(model, inputs)
     task = _pretrain_outputs(model, inputs, manifest)
     total = _total_loss(_meaning(manifest, "grad.total_loss") or

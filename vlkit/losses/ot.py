@@ -41,14 +41,22 @@ def ipot(cost: torch.Tensor, txt_pad: torch.Tensor, img_pad: torch.Tensor, beta:
     txt_big = (txt_pad.to(cost.dtype) * 1e4).unsqueeze(1)  # (B, 1, M)
     img_big = (img_pad.to(cost.dtype) * 1e4).unsqueeze(1)  # (B, 1, N)
     txt_len, img_len = txt_len.view(b, 1, 1), img_len.view(b, 1, 1)
+    # the same arithmetic as q = kernel * plan; delta = 1 / (img_len * (q @ sigma) + img_big);
+    # sigma = 1 / (txt_len * (delta @ q) + txt_big); plan = delta * q * sigma, written into
+    # buffers allocated once (the loop runs ~50 x a dozen small kernels)
+    q = torch.empty_like(kernel)  # (B, N, M)
+    q_sigma = cost.new_empty(b, n, 1)  # delta lives in it as (B, 1, N)
+    delta_q = cost.new_empty(b, 1, m)  # sigma lives in it as (B, M, 1)
+    delta = q_sigma.view(b, 1, n)
     for _ in range(iteration):
-        q = kernel * plan  # (B, N, M)
+        torch.mul(kernel, plan, out=q)
         for _ in range(k):
-            delta = 1 / (img_len * q.matmul(sigma).view(b, 1, n) + img_big)  # (B, 1, N)
-            sigma = 1 / (txt_len * delta.matmul(q) + txt_big)  # (B, 1, M)
-            sigma = sigma.view(b, m, 1)
-        plan = delta.view(b, n, 1) * q * sigma.view(b, 1, m)
-    return plan.masked_fill(joint_pad, 0)
+            torch.bmm(q, sigma, out=q_sigma)
+            delta.mul_(img_len).add_(img_big).reciprocal_()
+            torch.bmm(delta, q, out=delta_q)
+            sigma = delta_q.mul_(txt_len).add_(txt_big).reciprocal_().view(b, m, 1)
+        torch.mul(q, delta.view(b, n, 1), out=plan).mul_(sigma.view(b, 1, m))
+    return plan.masked_fill_(joint_pad, 0)
 
 
 def optimal_transport(txt_emb: torch.Tensor, img_emb: torch.Tensor, txt_pad: torch.Tensor,

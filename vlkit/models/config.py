@@ -27,6 +27,10 @@ class ModelConfig:
     img_dim: int = 2048  # region feature size
     img_label_dim: int = 1601  # detector classes incl. background (Visual Genome: 1600 + 1)
     activation_checkpointing: bool = False
+    # run the token-wise layers (Q/K/V, projections, feed-forward, LayerNorm) over the real
+    # positions only when the attention mask is a (B, L) padding mask; outputs at padding
+    # positions are then zeros instead of the padded computation's values
+    pack_tokens: bool = True
     # VL-BERT: sin/cos size per box coordinate (x-centre, y-centre, w, h) -> 8 x this
     vlbert_geo_dim: int = 256
     # NLVR2 head layout (UNITER's `--model`): each image with the sentence separately, the two

@@ -14,7 +14,9 @@ Inputs follow UNITER's collate:
     txt_type_ids  (B, Lt), img_type_ids (B, Nr): optional token types (default 0 / 1)
 Text-only: pass img_feat=None (attn_masks (B, Lt)). Image-only: pass input_ids=None
 (attn_masks (B, Nr)). The output `EncoderOutput` holds sequence (B, L, H), pooled (B, H) and,
-when asked, every layer's output.
+when asked, every layer's output. With `cfg.pack_tokens` (default) and a (B, L) mask, the
+layers run over the real positions only (vlkit.modules.packing) and the outputs at padding
+positions are zeros.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from torch import nn
 
 from vlkit.models.config import ModelConfig
 from vlkit.models.embeddings import ImageEmbeddings, TextEmbeddings
-from vlkit.modules import Pooler, TransformerStack, attention_bias
+from vlkit.modules import Pooler, TokenPacking, TransformerStack, attention_bias
 
 
 @dataclass
@@ -110,10 +112,16 @@ class UniterEncoder(nn.Module):
                             img_masks, txt_type_ids, img_type_ids)  # (B, L, H)
         bias = attention_bias(attn_masks, hidden.dtype)
         attentions = None
+        packing = TokenPacking.of(attn_masks) if self.cfg.pack_tokens else None
         if output_attentions:
             layers, attentions = self.encoder.forward_with_attentions(hidden, bias)
-        else:
+            if packing is not None:  # padding zeroed, as the packed path leaves it
+                layers = [packing.unpack(packing.pack(x)) for x in layers]
+        elif packing is None:
             layers = self.encoder(hidden, bias)
+        else:  # token-wise layers over the real positions only; zeros at padding
+            packed = self.encoder(packing.pack(hidden), bias, packing)  # num_layers x (N, H)
+            layers = [packing.unpack(x) for x in (packed if output_all_layers else packed[-1:])]
         sequence = layers[-1]
         return EncoderOutput(sequence, self.pooler(sequence),
                              layers if output_all_layers else None, attentions=attentions)

@@ -6,9 +6,10 @@ BERT and UNITER checkpoints load by a plain key copy.
 
 from vlkit.modules.activations import ACTIVATIONS, GELU, gelu
 from vlkit.modules.attention import Attention, KeyValue, SelfAttention, attention_bias
+from vlkit.modules.packing import TokenPacking
 from vlkit.modules.transformer import Pooler, TransformerLayer, TransformerStack
 
 __all__ = [
     "ACTIVATIONS", "GELU", "gelu", "Attention", "KeyValue", "SelfAttention", "attention_bias",
-    "Pooler", "TransformerLayer", "TransformerStack",
+    "Pooler", "TransformerLayer", "TransformerStack", "TokenPacking",
 ]

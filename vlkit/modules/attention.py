@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vlkit.modules.packing import TokenPacking
+
 MASKED_BIAS = -10000.0
 KeyValue = tuple[torch.Tensor, torch.Tensor]  # cached keys and values, each (B, nh, Lk, hd)
 
@@ -53,13 +55,18 @@ class SelfAttention(nn.Module):
         return x.view(b, n, self.num_heads, self.head_dim).transpose(1, 2)  # (B, nh, L, hd)
 
     def forward(self, hidden: torch.Tensor, bias: torch.Tensor | None,
-                output_attentions: bool = False
+                output_attentions: bool = False, packing: TokenPacking | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """(B, L, H) -> (B, L, H); with output_attentions also the probabilities
-        (B, nh, Lq, Lk), computed by an explicit softmax instead of the fused SDPA kernel."""
-        q, k, v = self._heads(self.query(hidden)), self._heads(self.key(hidden)), self._heads(
-            self.value(hidden))
-        return self._attend(q, k, v, bias, output_attentions)
+        (B, nh, Lq, Lk), computed by an explicit softmax instead of the fused SDPA kernel.
+        With `packing`, hidden holds the real positions only, (N, H) -> (N, H): Q/K/V are
+        projected packed and unpacked (zeros at padding) for attention."""
+        q, k, v = self.query(hidden), self.key(hidden), self.value(hidden)
+        if packing is None:
+            return self._attend(self._heads(q), self._heads(k), self._heads(v), bias,
+                                output_attentions)
+        q, k, v = (self._heads(packing.unpack(x)) for x in (q, k, v))  # (B, nh, L, hd)
+        return packing.pack(self._attend(q, k, v, bias))  # (N, H)
 
     def forward_cached(self, hidden: torch.Tensor, bias: torch.Tensor | None, past: KeyValue,
                        keep: int) -> tuple[torch.Tensor, KeyValue]:
@@ -130,11 +137,12 @@ class Attention(nn.Module):
         self.output = AddNorm(hidden_size, hidden_size, hidden_dropout, eps)
 
     def forward(self, hidden: torch.Tensor, bias: torch.Tensor | None,
-                output_attentions: bool = False
+                output_attentions: bool = False, packing: TokenPacking | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """(B, L, H) -> (B, L, H) [, attention probabilities (B, nh, L, L)]."""
+        """(B, L, H) -> (B, L, H) [, attention probabilities (B, nh, L, L)]; packed
+        (N, H) -> (N, H) with `packing` (see SelfAttention)."""
         if not output_attentions:
-            return self.output(self.self(hidden, bias), hidden)
+            return self.output(self.self(hidden, bias, packing=packing), hidden)
         ctx, probs = self.self(hidden, bias, output_attentions=True)
         return self.output(ctx, hidden), probs
 

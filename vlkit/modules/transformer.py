@@ -8,6 +8,7 @@ from torch.utils.checkpoint import checkpoint
 
 from vlkit.modules.activations import ACTIVATIONS
 from vlkit.modules.attention import AddNorm, Attention, KeyValue
+from vlkit.modules.packing import TokenPacking
 
 
 class Intermediate(nn.Module):
@@ -35,11 +36,12 @@ class TransformerLayer(nn.Module):
         self.output = AddNorm(intermediate_size, hidden_size, hidden_dropout, eps)
 
     def forward(self, hidden: torch.Tensor, bias: torch.Tensor | None,
-                output_attentions: bool = False
+                output_attentions: bool = False, packing: TokenPacking | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """(B, L, H) -> (B, L, H) [, attention probabilities (B, nh, L, L)]."""
+        """(B, L, H) -> (B, L, H) [, attention probabilities (B, nh, L, L)]; with `packing`
+        the real positions only, (N, H) -> (N, H)."""
         if not output_attentions:
-            attended = self.attention(hidden, bias)  # (B, L, H)
+            attended = self.attention(hidden, bias, packing=packing)  # (B, L, H) or (N, H)
             return self.output(self.intermediate(attended), attended)
         attended, probs = self.attention(hidden, bias, output_attentions=True)
         return self.output(self.intermediate(attended), attended), probs
@@ -58,14 +60,17 @@ class TransformerStack(nn.Module):
         self.layer = nn.ModuleList(TransformerLayer(**layer_kwargs) for _ in range(num_layers))
         self.checkpointing = checkpointing
 
-    def forward(self, hidden: torch.Tensor, bias: torch.Tensor | None) -> list[torch.Tensor]:
-        """hidden (B, L, H), bias (B, 1, 1|L, L) -> output of every layer, each (B, L, H)."""
+    def forward(self, hidden: torch.Tensor, bias: torch.Tensor | None,
+                packing: TokenPacking | None = None) -> list[torch.Tensor]:
+        """hidden (B, L, H), bias (B, 1, 1|L, L) -> output of every layer, each (B, L, H).
+        With `packing` (vlkit.modules.packing), hidden and every output hold only the real
+        positions, (N, H): the token-wise layers skip the padding."""
         outputs = []
         for layer in self.layer:
             if self.checkpointing and self.training and torch.is_grad_enabled():
-                hidden = checkpoint(layer, hidden, bias, use_reentrant=False)
+                hidden = checkpoint(layer, hidden, bias, packing=packing, use_reentrant=False)
             else:
-                hidden = layer(hidden, bias)
+                hidden = layer(hidden, bias, packing=packing)
             outputs.append(hidden)
         return outputs
 

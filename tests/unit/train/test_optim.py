@@ -85,20 +85,32 @@ def test_adamw_matches_hand_computed_two_steps():
     torch.testing.assert_close(p.detach(), torch.tensor(w), rtol=1e-6, atol=1e-7)
 
 
-def test_adamw_foreach_is_bitwise_the_per_parameter_loop():
-    torch.manual_seed(0)
+def _three_steps(**kwargs) -> list[torch.Tensor]:
     shapes = [(3, 4), (4,), (2, 2, 2)]
-    runs = {}
-    for foreach in (True, False):
-        params = [nn.Parameter(torch.ones(s)) for s in shapes]
-        opt = AdamW([{"params": params[:2], "weight_decay": 0.01},
-                     {"params": params[2:], "weight_decay": 0.0}], lr=0.05, foreach=foreach)
-        gen = torch.Generator().manual_seed(1)
-        for _ in range(3):
-            for p in params:
-                p.grad = torch.randn(p.shape, generator=gen)
-            params[1].grad = None if _ == 1 else params[1].grad  # a step without its grad
-            opt.step()
-        runs[foreach] = [p.detach().clone() for p in params]
-    for a, b in zip(runs[True], runs[False], strict=True):
+    params = [nn.Parameter(torch.ones(s)) for s in shapes]
+    opt = AdamW([{"params": params[:2], "weight_decay": 0.01},
+                 {"params": params[2:], "weight_decay": 0.0}], lr=0.05, **kwargs)
+    gen = torch.Generator().manual_seed(1)
+    for i in range(3):
+        for p in params:
+            p.grad = torch.randn(p.shape, generator=gen) * 10.0 ** -(i + 3)
+        params[1].grad = None if i == 1 else params[1].grad  # a step without its grad
+        opt.step()
+    return [p.detach().clone() for p in params]
+
+
+def test_adamw_foreach_is_bitwise_the_per_parameter_loop():
+    looped = _three_steps(foreach=False, fused=False)
+    for a, b in zip(_three_steps(foreach=True, fused=False), looped, strict=True):
         assert torch.equal(a, b)
+
+
+def test_adamw_fused_matches_the_per_parameter_loop():
+    """Fused kernel + eps / sqrt(1 - beta2^t): UNITER's update up to float rounding, also for
+    parameters whose step counts differ (params[1] skipped a step) and gradients near eps."""
+    looped = _three_steps(foreach=False, fused=False)
+    fused = _three_steps(fused=True)
+    assert any(not torch.equal(a, b) for a, b in zip(fused, _three_steps(
+        foreach=False, fused=False, eps=1e-3), strict=True))  # eps matters at these grads
+    for a, b in zip(fused, looped, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)

@@ -1,0 +1,91 @@
+"""Token packing: the encoder over real positions only equals the padded computation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vlkit.models.config import ModelConfig
+from vlkit.models.uniter import Uniter
+from vlkit.modules import TokenPacking
+
+CFG = dict(hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64, vocab_size=60,
+           max_position_embeddings=16, img_dim=12, hidden_dropout=0.0, attention_dropout=0.0)
+
+
+def test_pack_and_unpack_follow_the_mask():
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    x = torch.arange(12.0).view(2, 3, 2)
+    packing = TokenPacking(mask)
+    assert packing.num_real == 3
+    torch.testing.assert_close(packing.pack(x), torch.tensor([[0.0, 1], [2, 3], [6, 7]]))
+    back = packing.unpack(packing.pack(x))
+    torch.testing.assert_close(back, torch.tensor([[[0.0, 1], [2, 3], [0, 0]],
+                                                   [[6, 7], [0, 0], [0, 0]]]))
+
+
+def test_nothing_to_pack_without_padding_or_with_a_full_mask():
+    assert TokenPacking.of(torch.ones(2, 4, dtype=torch.long)) is None
+    assert TokenPacking.of(torch.ones(2, 4, 4, dtype=torch.long)) is None
+    with pytest.raises(ValueError, match="padding mask"):
+        TokenPacking(torch.ones(2, 4, 4))
+
+
+def _batch() -> dict[str, torch.Tensor]:
+    """Three pairs: text lengths 5, 3, 4 (+ [PAD]) and 4, 2, 3 regions, compact layout."""
+    gen = torch.Generator().manual_seed(1)
+    txt_lens, num_bbs = torch.tensor([5, 3, 4]), torch.tensor([4, 2, 3])
+    lt, nr = 5, 4
+    joint = int((txt_lens + num_bbs).max())
+    ids = torch.randint(1, 60, (3, lt), generator=gen) * (torch.arange(lt) < txt_lens[:, None])
+    pos = torch.arange(joint)[None]
+    # compact: text i then region i, then padding (pointing at the last slot)
+    gather = torch.where(pos < txt_lens[:, None], pos, pos - txt_lens[:, None] + lt)
+    gather = gather.clamp(max=lt + nr - 1)
+    return dict(input_ids=ids, position_ids=torch.arange(lt)[None],
+                img_feat=torch.randn(3, nr, 12, generator=gen),
+                img_pos_feat=torch.rand(3, nr, 7, generator=gen),
+                attn_masks=(pos < (txt_lens + num_bbs)[:, None]).long(), gather_index=gather)
+
+
+@pytest.mark.parametrize("checkpointing", [False, True])
+def test_packed_encoder_equals_padded_with_gradients(checkpointing):
+    torch.manual_seed(0)
+    padded = Uniter(ModelConfig(**CFG, pack_tokens=False), heads=("mlm", "itm")).train()
+    packed = Uniter(ModelConfig(**CFG, activation_checkpointing=checkpointing),
+                    heads=("mlm", "itm")).train()
+    packed.load_state_dict(padded.state_dict())
+    batch = _batch()
+    real = batch["attn_masks"].bool()
+    assert not real.all()
+    outs, grads = [], []
+    for model in (padded, packed):
+        out = model(**batch)
+        # a loss that reads every real position (and the pooled [CLS]), none of the padding
+        loss = (model.cls(out.sequence[real]).logsumexp(-1).sum()
+                + model.itm_output(out.pooled).square().sum())
+        loss.backward()
+        outs.append(out)
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()
+                      if p.grad is not None})
+    torch.testing.assert_close(outs[1].sequence[real], outs[0].sequence[real],
+                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(outs[1].pooled, outs[0].pooled, atol=1e-5, rtol=1e-5)
+    assert not outs[1].sequence[~real].any()  # padding positions are zeros when packed
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 20
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_all_layers_are_unpacked_when_asked():
+    torch.manual_seed(0)
+    padded = Uniter(ModelConfig(**CFG, pack_tokens=False), heads=()).eval()
+    packed = Uniter(ModelConfig(**CFG), heads=()).eval()
+    packed.load_state_dict(padded.state_dict())
+    batch = _batch()
+    real = batch["attn_masks"].bool()
+    want = padded(**batch, output_all_layers=True).all_layers
+    got = packed(**batch, output_all_layers=True).all_layers
+    assert len(got) == len(want) == 2
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a[real], b[real], atol=1e-5, rtol=1e-5)

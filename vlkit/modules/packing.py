@@ -1,0 +1,51 @@
+"""Token packing: run token-wise layers over the real positions of a padded batch only.
+
+A padded batch (B, L, H) with a key-padding mask (B, L) holds N = mask.sum() real positions.
+Every layer of a BERT block except attention itself (Q/K/V, output projections, feed-forward,
+LayerNorm, dropout) acts on each position independently, so it can run on the packed (N, H)
+rows instead of all B * L: at UNITER's pre-training lengths that skips ~10% of the matrix
+products. Attention unpacks Q/K/V into the padded layout (zeros at padding, masked out by the
+attention bias) and packs its output again. Outputs at padding positions come back as zeros.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class TokenPacking:
+    """Where the real positions of a (B, L) padding mask are; packs and unpacks along them.
+
+        packing = TokenPacking(mask)      # mask (B, L): nonzero = real position
+        rows = packing.pack(x)            # (B, L, *) -> (N, *), N real positions, row-major
+        x0 = packing.unpack(rows)         # (N, *) -> (B, L, *), zeros at padding
+    Both directions are differentiable (index_select / index_copy).
+    """
+
+    def __init__(self, mask: torch.Tensor):
+        if mask.dim() != 2:
+            raise ValueError(f"packing needs a (B, L) padding mask, got {tuple(mask.shape)}")
+        self.batch, self.length = mask.shape
+        self.index = mask.reshape(-1).nonzero().squeeze(1)  # (N,) into the flat B * L rows
+
+    @classmethod
+    def of(cls, mask: torch.Tensor) -> TokenPacking | None:
+        """A packing for `mask` (B, L), or None when there is nothing to pack: a full
+        (B, Lq, Lk) mask, or no padding at all."""
+        if mask.dim() != 2 or bool(mask.bool().all()):
+            return None
+        return cls(mask)
+
+    @property
+    def num_real(self) -> int:
+        return int(self.index.numel())
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, *) -> (N, *): the real positions, row-major."""
+        return x.reshape(self.batch * self.length, *x.shape[2:]).index_select(0, self.index)
+
+    def unpack(self, rows: torch.Tensor) -> torch.Tensor:
+        """(N, *) -> (B, L, *) with zeros at the padding positions."""
+        flat = rows.new_zeros(self.batch * self.length, *rows.shape[1:])
+        flat.index_copy_(0, self.index, rows)  # in place: no copy of the zeros
+        return flat.view(self.batch, self.length, *rows.shape[1:])
