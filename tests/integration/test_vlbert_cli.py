@@ -1,6 +1,6 @@
 """VL-BERT through the CLI on the shared tiny synthetic world: pre-train (caption MLM with
 visual clues, MVRC, text-only MLM on a generated corpus), then fine-tune VQA and RefCOCO-style
-referring expressions from that checkpoint; `vlkit list models` shows the variant."""
+referring expressions and VCR from that checkpoint; `vlkit list models` shows the variant."""
 
 from __future__ import annotations
 
@@ -70,3 +70,26 @@ def test_list_models_shows_vlbert(capsys):
     assert main(["list", "models"]) == 0
     out = capsys.readouterr().out
     assert "vlbert-tiny" in out and "vlbert-base" in out and "vlbert-large" in out
+
+
+def test_vcr_finetunes_writes_the_leaderboard_csv_and_evaluates_again(world, pretrained,
+                                                                       tmp_path, capsys):
+    run = tmp_path / "vcr"
+    results = _train("vlbert-tiny-vcr", world, run, f"train.init_from={pretrained}",
+                     "train.total_steps=3", "train.val_every=3", "train.batch_size=4",
+                     "data.train_limit=8")
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert {"vcr_q2a", "vcr_qa2r", "vcr_q2ar"} <= set(next(r for r in rows
+                                                           if r["kind"] == "val"))
+    assert "vcr_loss" in results["train"]
+    model = load_model(run / "model")
+    assert model.heads == ("vcr",) and model.cfg.type_vocab_size == 3
+    store, path = world / "txt" / "vcr_val", run / "predictions" / "vcr_val.csv"
+    capsys.readouterr()
+    assert main(["score", "vcr", "--annotations", str(store), "--predictions", str(path)]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    for key in ("q2a", "qa2r", "q2ar"):
+        assert results["val"][key] == pytest.approx(scored[key])
+    assert main(["eval", str(run), f"out={tmp_path / 'ev'}"]) == 0
+    again = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert again["val"] == pytest.approx(results["val"])

@@ -4,11 +4,14 @@ and what its fine-tuning scripts save) -> vlkit's VlBert.
 vlkit's VL-BERT keeps VL-BERT's parameter names (docs/vlbert.md), so the key map is the
 identity after these steps:
 - the file holds {"state_dict": weights, "optimizer": ..., ...}: only the weights are read;
-- `module.` (DDP / DataParallel, on every key of a released file) is stripped;
+- `module.` (DDP / DataParallel, on every key of a released file) is stripped, and
+  `vlbert._module.` (VL-BERT's VCR model wraps the BERT in TimeDistributed) becomes `vlbert.`;
 - keys vlkit has no counterpart for are left out and listed (`LEFT_OUT`): the ResNet-101
   backbone and RoI head of the end-to-end ("-e2e") checkpoints (vlkit reads precomputed
-  region features), and `vlbert.pooler.*` / `vlbert.relationsip_head.*` (present only with
-  with_pooler / WITH_REL_LOSS, both off in the released configs);
+  region features), `vlbert.relationsip_head.*` (WITH_REL_LOSS, off in the released
+  configs), VCR's auxiliary object classifier `cnn_loss_reg.*` (a training-only loss), and
+  `vlbert.pooler.*` unless the checkpoint is a VCR model (`final_mlp.1.*`, VL-BERT's "1fc"
+  choice scorer, which reads the pooler; with_pooler is off in the other released configs);
 - `object_mask_visual_embedding.weight` is absent from "-e2e" checkpoints (they mask raw
   pixels instead); with the masked-RoI head it is set to zeros, VL-BERT's initial value.
 Sizes come from shapes. The region feature size D and the box geometry size G share
@@ -31,7 +34,9 @@ from vlkit.utils.errors import CheckpointError
 
 LEFT_OUT = ("image_feature_extractor.backbone.",
             "image_feature_extractor.roi_head_feature_extractor.",
-            "image_feature_extractor.head.", "vlbert.pooler.", "vlbert.relationsip_head.")
+            "image_feature_extractor.head.", "vlbert.relationsip_head.", "cnn_loss_reg.")
+POOLER = "vlbert.pooler."  # kept only beside VCR's choice scorer
+VCR_SCORER = "final_mlp.1.weight"
 MASKED_REGION = "object_mask_visual_embedding.weight"
 _WORD = "vlbert.word_embeddings.weight"
 _DOWNSAMPLE = "image_feature_extractor.obj_downsample.1.weight"
@@ -40,11 +45,16 @@ _LAYER = re.compile(r"^vlbert\.encoder\.layer\.(\d+)\.")
 
 def normalize_vlbert_keys(sd: dict[str, torch.Tensor]
                           ) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
-    """Strip `module.`, drop LEFT_OUT keys; returns (weights, {left-out prefix: key count})."""
+    """Strip `module.` and TimeDistributed's `_module.`, drop LEFT_OUT keys (and the pooler
+    of a non-VCR model); returns (weights, {left-out prefix: key count})."""
     out, left = {}, {}
-    for key, value in sd.items():
-        key = key[len("module."):] if key.startswith("module.") else key
-        prefix = next((p for p in LEFT_OUT if key.startswith(p)), None)
+    keys = {k.removeprefix("module."): k for k in sd}
+    drop = LEFT_OUT if VCR_SCORER in keys else (*LEFT_OUT, POOLER)
+    for key, src in keys.items():
+        value = sd[src]
+        if key.startswith("vlbert._module."):
+            key = "vlbert." + key[len("vlbert._module."):]
+        prefix = next((p for p in drop if key.startswith(p)), None)
         if prefix is None:
             out[key] = value
         else:

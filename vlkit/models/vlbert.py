@@ -8,10 +8,11 @@ Parameter names are VL-BERT's own (jackroos/VL-BERT `ResNetVLBERT*` modules; the
 shapes is in docs/vlbert.md), so a released state dict loads by a plain key copy. Like every
 vlkit model, `forward` runs only the encoder; heads are submodules that objectives apply:
 `vlbert.mlm_head` (MLM with visual clues), `vlbert.mvrc_head` (masked RoI classification),
-`final_mlp` (VQA answer classifier over the [MASK] answer slot, or the per-region RefCOCO+
-scorer). Differences from UNITER: the image enters every token (embeddings in
-vlbert_embeddings.py), objects share one position, there is no pooler and token types have
-three rows (0 text, 1 answer, 2 objects/[END]).
+`final_mlp` (VQA answer classifier over the [MASK] answer slot, the per-region RefCOCO+
+scorer, or VCR's choice scorer over the pooled [CLS] state). Differences from UNITER: the
+image enters every token (embeddings in vlbert_embeddings.py), objects share one position,
+only the VCR model has a pooler (`vlbert.pooler`, VL-BERT's with_pooler) and token types have
+three rows (0 text/question, 1 answer, 2 objects/[END]).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from vlkit.models.heads import MlmHead, PredictionTransform
 from vlkit.models.init_weights import init_bert_weights
 from vlkit.models.vlbert_embeddings import ObjectEncoder, VisualLinguisticEmbeddings, whole_image
 from vlkit.modules import attention_bias
-from vlkit.modules.transformer import Intermediate
+from vlkit.modules.transformer import Intermediate, Pooler
 
-HEADS = ("mlm", "mvrc", "vqa", "re")
+HEADS = ("mlm", "mvrc", "vqa", "re", "vcr")
+FINAL_MLP_HEADS = ("vqa", "re", "vcr")  # each is `final_mlp`: at most one per model
 PRETRAIN_HEADS = ("mlm", "mvrc")
 TIED_WEIGHTS = {"vlbert.mlm_head.predictions.decoder.weight": "vlbert.word_embeddings.weight"}
 TEXT_TYPE, ANSWER_TYPE, OBJECT_TYPE = 0, 1, 2
@@ -39,9 +41,10 @@ TEXT_TYPE, ANSWER_TYPE, OBJECT_TYPE = 0, 1, 2
 @dataclass
 class VlBertOutput(EncoderOutput):
     """EncoderOutput over VL-BERT's layout (sequence (B, L, H): text at 0..tl-1, then the
-    whole-image [IMG], the regions and [END]); `pooled` is the [CLS] state (VL-BERT has no
-    pooler). regions: (B, Nr, H) the state of each region (whole image excluded; padding
-    rows are garbage), None for text-only input."""
+    whole-image [IMG], the regions and [END]); `pooled` (B, H) is the [CLS] state, or
+    tanh(W h[CLS] + b) when the model has `vlbert.pooler` (VCR). regions: (B, Nr, H) the
+    state of each region (whole image excluded; padding rows are garbage), None for
+    text-only input."""
 
     regions: torch.Tensor | None = None
 
@@ -65,6 +68,12 @@ def vqa_mlp(cfg: ModelConfig, num_answers: int) -> nn.Sequential:
                          nn.Dropout(cfg.hidden_dropout), nn.Linear(h, num_answers))
 
 
+def vcr_mlp(cfg: ModelConfig) -> nn.Sequential:
+    """VL-BERT's VCR classifier ("1fc"): dropout, Linear -> one score per (question, choice)
+    row. (B, H) -> (B, 1)."""
+    return nn.Sequential(nn.Dropout(cfg.hidden_dropout), nn.Linear(cfg.hidden_size, 1))
+
+
 def re_mlp(cfg: ModelConfig) -> nn.Sequential:
     """VL-BERT's RefCOCO+ scorer: MVRC-style transform, dropout 0, Linear. (.., H) -> (.., 1)."""
     h = cfg.hidden_size
@@ -82,11 +91,14 @@ class VisualLinguisticBert(VisualLinguisticEmbeddings):
                                     cfg.layer_norm_eps)
         if "mvrc" in heads:
             self.mvrc_head = MvrcHead(cfg.hidden_size, cfg.img_label_dim, cfg.hidden_act)
+        if "vcr" in heads:
+            self.pooler = Pooler(cfg.hidden_size)
 
 
 class VlBert(nn.Module):
     """VL-BERT with the named heads: "mlm" and "mvrc" (pre-training; they bring the learned
-    text-only visual vector and the masked-region vectors), "vqa" or "re" (`final_mlp`)."""
+    text-only visual vector and the masked-region vectors), "vqa", "re" or "vcr"
+    (`final_mlp`; "vcr" adds `vlbert.pooler`)."""
 
     def __init__(self, cfg: ModelConfig, heads: Sequence[str] = PRETRAIN_HEADS,
                  num_answers: int | None = None):
@@ -94,8 +106,9 @@ class VlBert(nn.Module):
         unknown = [h for h in heads if h not in HEADS]
         if unknown:
             raise ValueError(f"unknown heads {unknown}; choose from {list(HEADS)}")
-        if "vqa" in heads and "re" in heads:
-            raise ValueError("heads 'vqa' and 're' both use final_mlp; pick one")
+        if sum(h in FINAL_MLP_HEADS for h in heads) > 1:
+            raise ValueError(f"heads {[h for h in heads if h in FINAL_MLP_HEADS]} all use "
+                             "final_mlp; pick one")
         if cfg.type_vocab_size < 3:
             raise ValueError(f"VL-BERT needs type_vocab_size >= 3, got {cfg.type_vocab_size}")
         self.cfg, self.heads, h = cfg, tuple(heads), cfg.hidden_size
@@ -113,6 +126,8 @@ class VlBert(nn.Module):
             self.final_mlp = vqa_mlp(cfg, num_answers)
         if "re" in heads:
             self.final_mlp = re_mlp(cfg)
+        if "vcr" in heads:
+            self.final_mlp = vcr_mlp(cfg)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -154,12 +169,15 @@ class VlBert(nn.Module):
                 num_bbs: torch.Tensor | None = None, img_masks: torch.Tensor | None = None,
                 txt_type_ids: torch.Tensor | None = None,
                 txt_region_ids: torch.Tensor | None = None,
-                output_all_layers: bool = False) -> VlBertOutput:
+                output_all_layers: bool = False,
+                output_attentions: bool = False) -> VlBertOutput:
         """input_ids (B, Lt) [CLS] .. [SEP] right-padded, txt_lens (B,); img_feat (B, Nr, D),
         img_pos_feat (B, Nr, 7) normalised boxes, num_bbs (B,) -- or img_feat None for text
         only (text-only corpus); img_masks (B, Nr) bool masked regions (MVRC);
         txt_type_ids (B, Lt) 0 text / 1 answer; txt_region_ids (B, Lt) object whose visual
-        feature each text token gets (0 = whole image, k = region k-1; default all 0)."""
+        feature each text token gets (0 = whole image, k = region k-1; default all 0).
+        `output_attentions` (slower: explicit softmax) adds every layer's attention
+        probabilities (B, heads, L, L) over VL-BERT's layout (vlkit viz attention)."""
         b, lt = input_ids.shape
         h = self.cfg.hidden_size
         if img_feat is None:
@@ -176,7 +194,12 @@ class VlBert(nn.Module):
             num_objs = num_bbs + 1
         hidden, mask = self.vlbert.embed(input_ids, txt_lens, txt_visual, tokens, reps,
                                          num_objs, txt_type_ids)  # (B, L, H), (B, L)
-        layers = self.vlbert.encoder(hidden, attention_bias(mask, hidden.dtype))
+        bias = attention_bias(mask, hidden.dtype)
+        attentions = None
+        if output_attentions:
+            layers, attentions = self.vlbert.encoder.forward_with_attentions(hidden, bias)
+        else:
+            layers = self.vlbert.encoder(hidden, bias)
         sequence = layers[-1]
         regions = None
         if img_feat is not None:
@@ -184,8 +207,10 @@ class VlBert(nn.Module):
                                                            device=sequence.device)
             pos = pos.clamp(max=sequence.shape[1] - 1).unsqueeze(-1).expand(-1, -1, h)
             regions = sequence.gather(1, pos)  # (B, Nr, H)
-        return VlBertOutput(sequence, sequence[:, 0], layers if output_all_layers else None,
-                            regions)
+        pooler = getattr(self.vlbert, "pooler", None)
+        pooled = pooler(sequence) if pooler is not None else sequence[:, 0]
+        return VlBertOutput(sequence, pooled, layers if output_all_layers else None, regions,
+                            attentions=attentions)
 
 
 def heads_in(sd: dict[str, torch.Tensor]) -> tuple[list[str], int | None]:
@@ -194,6 +219,8 @@ def heads_in(sd: dict[str, torch.Tensor]) -> tuple[list[str], int | None]:
                               ("mvrc", "vlbert.mvrc_head.region_cls_pred.weight")) if key in sd]
     if "final_mlp.0.LayerNorm.weight" in sd:
         return [*heads, "vqa"], int(sd["final_mlp.2.weight"].shape[0])
+    if "final_mlp.1.weight" in sd:
+        heads.append("vcr")
     if "final_mlp.2.weight" in sd:
         heads.append("re")
     return heads, None

@@ -28,6 +28,11 @@ def choice_scores(logits: torch.Tensor, rows_per_example: int) -> torch.Tensor:
     return logits[:, 1].reshape(-1, rows_per_example)
 
 
+def row_choice_scores(model: nn.Module, batch: VcrBatch) -> torch.Tensor:
+    """(B, S) choice scores of the batch's examples (UNITER's `vcr_output`)."""
+    return choice_scores(vcr_logits(model, batch), batch.rows_per_example)
+
+
 def vcr_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the rows with a known target (-1 skipped)."""
     return F.cross_entropy(logits, targets, ignore_index=-1)

@@ -9,6 +9,9 @@ output and trained with cross-entropy (vlkit/objectives/vcr.py). Token types gro
 answer) and Q->AR. At the end every split is scored with the rationales conditioned on each
 of the four answers and written as the VCR leaderboard csv to RUN/predictions/vcr_<split>.csv
 (probabilities: softmax of the four choices' scores); `vlkit score vcr` reads it.
+VL-BERT models (`model.arch: vlbert`, `vlbert-*-vcr`) use the same data, evaluation and
+outputs with VL-BERT's inputs and head (`vcr_task`, vlkit.objectives.vlbert_vcr): text
+tokens carry their tagged region's feature, `final_mlp` scores the pooled [CLS] state.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from vlkit.data.datasets.vcr import NUM_CHOICES, VcrDataset, VcrEvalDataset
 from vlkit.data.loader import BatchLoader
 from vlkit.metrics.vcr import score_vcr_probs, write_vcr_leaderboard
 from vlkit.models.io import save_model
-from vlkit.objectives.vcr import VcrObjective, choice_scores, vcr_logits
+from vlkit.objectives.vcr import VcrObjective, row_choice_scores
+from vlkit.objectives.vlbert_vcr import VlBertVcrObjective, vlbert_choice_scores
 from vlkit.recipes import common
 from vlkit.recipes.evaluation import TaskEval, eval_image_stores, evaluate_splits
 from vlkit.recipes.loaders import batch_sampler
@@ -41,6 +45,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class VcrOptions:
     eval_batch_size: int = 16  # examples per evaluation batch (8 or 20 encoder rows each)
+    loss: str = "sigmoid"  # VL-BERT only: "sigmoid" (per-row BCE, as published) | "softmax"
+
+
+def vcr_task(cfg: RunConfig) -> tuple:
+    """(objective, choice-score function (model, batch) -> (B, S)) of the model family."""
+    if cfg.model.arch == "vlbert":
+        return VlBertVcrObjective(task_options(cfg, VcrOptions).loss), vlbert_choice_scores
+    return VcrObjective(), row_choice_scores
 
 
 def vcr_store(cfg: RunConfig, names: list[str]):
@@ -71,9 +83,9 @@ def predict(model: torch.nn.Module, cfg: RunConfig, dataset: VcrEvalDataset, dev
     when `dataset.conditioned == "all"`, else (N, 1, 4) given the gold answer.
     """
     ids, scores = [], []
+    _, scores_fn = vcr_task(cfg)
     for batch in vcr_loader(cfg, dataset, DistInfo(), train_mode=False, batch_size=batch_size):
-        rows = choice_scores(vcr_logits(model, batch.to(device)), batch.rows_per_example)
-        scores.append(rows.cpu())
+        scores.append(scores_fn(model, batch.to(device)).cpu())
         ids += batch.ids
     table = torch.cat(scores)  # (N, S)
     answer_probs = softmax(table[:, :NUM_CHOICES])
@@ -130,7 +142,8 @@ def main(cfg: RunConfig) -> dict:
         scored = predict(m, cfg, val_set, ctx.device, opts.eval_batch_size)
         return {f"vcr_{k}": scored[k] for k in ("q2a", "qa2r", "q2ar")}
 
-    last = train(model, VcrObjective(), batches, cfg.train, ctx.run_dir, ctx.device, ctx.dist,
+    objective, _ = vcr_task(cfg)
+    last = train(model, objective, batches, cfg.train, ctx.run_dir, ctx.device, ctx.dist,
                  evaluate)
     results: dict = {"train": last, "num_train_examples": len(train_set)}
     results.update(evaluate_splits(model, cfg, ctx, task_eval(cfg, ctx, model)))

@@ -18,7 +18,7 @@ import yaml
 from vlkit.models.io import CONFIG, load_model
 from vlkit.utils.atomic import atomic_write
 from vlkit.utils.errors import CheckpointError, DataError
-from vlkit.viz.example import example_attentions, load_example
+from vlkit.viz.example import example_attentions, load_example, sequence_labels
 from vlkit.viz.patterns import PATTERNS, classify_layers
 from vlkit.viz.render import render_layer, render_regions, render_summary
 
@@ -62,10 +62,10 @@ def visualise_attention(checkpoint: str | Path, img_store: str | Path, out: str 
     example = load_example(img_store, img_id=img_id, text=text, txt_store=txt_store,
                            record_id=record_id, vocab=vocab or checkpoint_vocab(ckpt))
     attentions = example_attentions(model, example)
-    lt, nr = example.txt_len, example.num_regions
-    classified = classify_layers(attentions, lt, nr)
+    labels, visual = sequence_labels(model, example)
+    lt = example.txt_len
+    classified = classify_layers(attentions, lt, visual)
     patterns = [[p for p, _ in layer] for layer in classified]
-    labels = example.tokens + example.region_labels
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = []
@@ -77,7 +77,8 @@ def visualise_attention(checkpoint: str | Path, img_store: str | Path, out: str 
     files.append(render_summary(patterns, f"head patterns | {example.title}",
                                 out / "patterns.png"))
     summary = {
-        "title": example.title, "checkpoint": str(ckpt), "tokens": example.tokens,
+        "title": example.title, "checkpoint": str(ckpt), "arch": model.cfg.arch,
+        "tokens": example.tokens, "sequence": labels,
         "regions": {lab: [round(float(v), 4) for v in box[:4]]
                     for lab, box in zip(example.region_labels, example.boxes, strict=True)},
         "num_layers": len(patterns), "num_heads": len(patterns[0]),

@@ -1,10 +1,13 @@
-"""One image-text example from stores, and the attention maps a UNITER checkpoint gives it.
+"""One image-text example from stores, and the attention maps a UNITER or VL-BERT checkpoint
+gives it.
 
     example = load_example(img_store="W/img", img_id="img00042", text="a red circle")
     example = load_example(img_store="W/img", txt_store="W/txt/caption_val", record_id="c17")
     attentions = example_attentions(model, example)   # num_layers x (heads, L, L)
 
-The sequence is UNITER's: [CLS] text [SEP] then the image's regions, L = Lt + Nr, no padding.
+UNITER's sequence is [CLS] text [SEP] then the image's regions, L = Lt + Nr, no padding.
+VL-BERT's is [CLS] text [SEP] [IMG] (the whole image) r0 .. [END], L = Lt + Nr + 2: its visual
+block holds the whole-image token, the regions and [END] (`sequence_labels`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from torch import nn
 from vlkit.data.collate import collate_inputs
 from vlkit.data.stores.open import IMAGE_STORES, TEXT_STORES, open_store
 from vlkit.objectives.inputs import encoder_kwargs
+from vlkit.objectives.vlbert import vlbert_kwargs
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.errors import ConfigError, DataError
 
@@ -92,12 +96,30 @@ def load_example(img_store: str | Path, img_id: str | None = None, text: str | N
                       tokens=tok.convert_ids_to_tokens(ids), title=f"{img_id} | {title}")
 
 
+ARCHS = ("uniter", "vlbert")  # layouts viz attention knows how to label
+
+
+def _arch(model: nn.Module) -> str:
+    arch = getattr(getattr(model, "cfg", None), "arch", "uniter")
+    if arch not in ARCHS:
+        raise ConfigError(f"viz attention reads {' and '.join(ARCHS)} checkpoints; this one is "
+                          f"'{arch}'")
+    return arch
+
+
+def sequence_labels(model: nn.Module, example: VizExample) -> tuple[list[str], int]:
+    """A label for every position of the model's sequence, and the size of its visual block
+    (what follows the text): UNITER's regions r0.., or VL-BERT's [IMG] r0 .. [END]."""
+    if _arch(model) == "vlbert":
+        return [*example.tokens, "[IMG]", *example.region_labels, "[END]"], \
+            example.num_regions + 2
+    return example.tokens + example.region_labels, example.num_regions
+
+
 @torch.no_grad()
 def example_attentions(model: nn.Module, example: VizExample) -> list[torch.Tensor]:
     """Every layer's attention probabilities for the example: num_layers x (heads, L, L)."""
-    if getattr(getattr(model, "cfg", None), "arch", "uniter") != "uniter":
-        raise ConfigError(f"viz attention reads UNITER-layout checkpoints; this one is "
-                          f"'{model.cfg.arch}'")
+    arch = _arch(model)
     vocab_size = model.cfg.vocab_size
     if int(example.input_ids.max()) >= vocab_size:
         raise ConfigError(f"token id {int(example.input_ids.max())} is outside the model's "
@@ -107,5 +129,6 @@ def example_attentions(model: nn.Module, example: VizExample) -> list[torch.Tens
                         f"expects {model.cfg.img_dim}")
     inputs = collate_inputs([{"input_ids": example.input_ids, "img_feat": example.img_feat,
                               "img_pos_feat": example.boxes}])
-    out = model.eval()(**encoder_kwargs(inputs), output_attentions=True)
+    kwargs = vlbert_kwargs(inputs) if arch == "vlbert" else encoder_kwargs(inputs)
+    out = model.eval()(**kwargs, output_attentions=True)
     return [a[0].float() for a in out.attentions]

@@ -12,7 +12,7 @@ region list: the image store must hold the annotation's objects first and in ord
 
 Examples (dicts, for `vlkit.data.collate_vcr`):
     {"id", "img_id", "img_feat": (N, D), "img_pos_feat": (N, 7),
-     "rows": [{"input_ids": (T_k,), "txt_type_ids": (T_k,)}, ...],
+     "rows": [{"input_ids": (T_k,), "txt_type_ids": (T_k,), "txt_region_ids": (T_k,)}, ...],
      "targets": [1 for the right choice, 0 wrong, -1 unknown] per row,
      "answer_label": int, "rationale_label": int (-1 when unknown)}
 `VcrDataset` (training, as UNITER's `VcrDataset`): one example per (record, stage), 4 rows.
@@ -67,6 +67,17 @@ def vcr_text(segments: Sequence[tuple[Sequence[int], int]], cls_id: int, sep_id:
     ids.append(sep_id)
     types.append(segments[-1][1])
     return torch.tensor(ids, dtype=torch.long), torch.tensor(types, dtype=torch.long)
+
+
+def vcr_text_regions(objs: Sequence[Sequence[int]], max_len: int) -> torch.Tensor:
+    """The region of every position of `vcr_text`'s row (T,): the `*_obj` entries of the
+    segments' WordPieces (region index, -1 for a plain word), -1 at [CLS]/[SEP]. `objs`
+    are parallel to `vcr_text`'s segments and are cut the same way."""
+    keep = fit_lengths([len(o) for o in objs], max_len - 1 - len(objs))
+    out = [-1]
+    for obj, n in zip(objs, keep, strict=True):
+        out += [int(i) for i in obj[:n]] + [-1]
+    return torch.tensor(out, dtype=torch.long)
 
 
 class _VcrRecords:
@@ -131,18 +142,33 @@ class _VcrRecords:
                 "img_pos_feat": img.boxes, "img_soft_labels": img.soft_labels}
 
     def row(self, rec: dict, answer: int, rationale: int | None = None) -> dict:
-        """One row: the question with answer choice `answer` (+ rationale choice)."""
+        """One row: the question with answer choice `answer` (+ rationale choice), and the
+        region each of its tokens refers to (`txt_region_ids`, -1 for none)."""
         segments = [(rec["question_ids"], TYPE_QUESTION),
                     (rec["answer_ids"][answer], TYPE_ANSWER)]
+        objs = [_objs(rec, "question_obj", None, rec["question_ids"]),
+                _objs(rec, "answer_obj", answer, rec["answer_ids"][answer])]
         if rationale is not None:
             segments.append((rec["rationale_ids"][rationale], TYPE_RATIONALE))
+            objs.append(_objs(rec, "rationale_obj", rationale,
+                              rec["rationale_ids"][rationale]))
         ids, types = vcr_text(segments, self.cls_id, self.sep_id, self.max_txt_len)
-        return {"input_ids": ids, "txt_type_ids": types}
+        regions = vcr_text_regions(objs, self.max_txt_len)
+        return {"input_ids": ids, "txt_type_ids": types, "txt_region_ids": regions}
 
     def labels(self) -> dict[str, tuple[int, int]]:
         """annot_id -> (answer_label, rationale_label) of the labelled records."""
         return {r["id"]: (r["answer_label"], r["rationale_label"]) for r in self.records
                 if r.get("answer_label", -1) >= 0 and r.get("rationale_label", -1) >= 0}
+
+
+def _objs(rec: dict, key: str, choice: int | None, ids: Sequence[int]) -> Sequence[int]:
+    """The record's `key` entry (of choice `choice`), or no references (all -1) when the
+    store has none (e.g. a UNITER txt_db)."""
+    obj = rec.get(key)
+    if obj is not None and choice is not None:
+        obj = obj[choice]
+    return obj if obj is not None else [-1] * len(ids)
 
 
 def _targets(gold: int) -> list[int]:
