@@ -4,7 +4,8 @@
     answers    "[r] is red ."  x 4 distinct colours        the true colour is the answer
     rationales "[r] is red and the image also has a small blue ring ." x 4: the right one
                names another object really in the image; the wrong ones name combinations
-               absent from it (all four repeat the true colour, so only the image decides).
+               absent from it and not fitting the question's naming of its object (all four
+               repeat the true colour, so only the image decides).
 The question names its object uniquely: by its shape when no other object has that shape,
 else by size and shape; an image where neither singles any object out gets no question. (A
 reference renders as its class name only, and the models do not read the `*_obj` alignment,
@@ -61,6 +62,13 @@ def _choices(rng: np.random.Generator, right: Tokens, wrong: list[Tokens]) -> tu
     return choices, label
 
 
+def _fits(combo: tuple, row: tuple[int, int, int], attrs: tuple[str, ...]) -> bool:
+    """Whether a (size, colour, shape) combination fits the question's naming of the object
+    (`row` its (size, colour, shape)). The right rationale's object never does (the naming is
+    unique), so wrong ones may not either: else the text alone would rule them out."""
+    return combo[2] == row[2] and ("size" not in attrs or combo[0] == row[0])
+
+
 def vcr_records(item: SceneImage, rng: np.random.Generator, encode) -> list[dict]:
     """Up to one question about one image (none when no object can be named uniquely);
     `encode(text) -> list[int]` is the WordPiece encoder."""
@@ -83,7 +91,7 @@ def vcr_records(item: SceneImage, rng: np.random.Generator, encode) -> list[dict
     wrong, seen = [], set()
     while len(wrong) < NUM_CHOICES - 1:
         combo = absent_combo(scene, rng, size=True)
-        if combo not in seen:
+        if combo not in seen and not _fits(combo, scene.rows[k], attrs):
             seen.add(combo)
             wrong.append(head + [SIZES[combo[0]], COLOURS[combo[1]], SHAPES[combo[2]], "."])
     rationales, rationale_label = _choices(rng, right, wrong)

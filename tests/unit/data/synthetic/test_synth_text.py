@@ -86,7 +86,8 @@ def test_vcr_references_point_at_object_regions(synth_world):
 
 def test_vcr_questions_single_their_object_out(synth_world):
     """The question's words (shape, or size and shape) fit exactly one object of the scene,
-    whose colour is the right answer: image + question decide it."""
+    whose colour is the right answer: image + question decide it. No rationale names an
+    object fitting those words (the right one cannot, so text alone would tell)."""
     path, manifest = synth_world
     records = [rec for split in SPLITS for rec in _store(path, "vcr", split)]
     assert len(records) > 0.8 * manifest["num_images"]
@@ -100,6 +101,9 @@ def test_vcr_questions_single_their_object_out(synth_world):
         k = next(k for k in range(scene.num_objects)
                  if scene.shape[k] == shape and want["size"] in (None, scene.size[k]))
         assert rec["answer_choices"][rec["answer_label"]][2] == COLOURS[scene.colour[k]]
+        for choice in rec["rationale_choices"]:  # none names an object the question could
+            r_size, _, r_shape, _ = choice[-4:]
+            assert not (r_shape == SHAPES[shape] and size in (r_size, "the")), choice
 
 
 def test_nlvr2_pairs_share_a_sentence(synth_world):
