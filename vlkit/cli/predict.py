@@ -5,6 +5,8 @@
     vlkit predict ve --checkpoint RUN --hypothesis "the red circle is small ." --img-id ID
     vlkit predict itm --checkpoint RUN --caption "..." --img-id ID
     vlkit predict re --checkpoint RUN --expression "the small red circle" --img-id ID
+    vlkit predict vcr --checkpoint RUN --question "what color is the [2] ?" \
+        --answer "[2] is red ." (x4) --rationale "..." (x4) --objects OBJ,OBJ,.. --img-id ID
 
 Images are read from --img-store (default: the image stores the run was trained on), or
 extracted from raw image files with --image (repeatable), the way the run's image store was
@@ -27,10 +29,12 @@ TASKS = {
     "ve": ("--hypothesis", "the hypothesis about the image (premise)", 1),
     "itm": ("--caption", "the caption to match against the image", 1),
     "re": ("--expression", "the referring expression", 1),
+    "vcr": ("--question", "the question; an object reference is [i] or [i, j]", 1),
 }
 HELP = {"vqa": "top-k answers with scores", "nlvr2": "True/False with P(True)",
         "ve": "entailment / contradiction / neutral with probabilities",
-        "itm": "image-text match score", "re": "best region and its box, top-k regions"}
+        "itm": "image-text match score", "re": "best region and its box, top-k regions",
+        "vcr": "answer and rationale with the choices' probabilities"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +61,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="image store (or synthetic world) whose extraction settings to "
                             "use for --image (default: the run's first training image store)")
         t.add_argument("--top-k", type=int, default=5, help="answers / regions listed")
+        if task == "vcr":
+            _vcr_flags(t)
         t.set_defaults(func=run)
+
+
+def _vcr_flags(t: argparse.ArgumentParser) -> None:
+    t.add_argument("--answer", action="append", required=True,
+                   help="an answer choice (4 times, in order)")
+    t.add_argument("--rationale", action="append", required=True,
+                   help="a rationale choice (4 times, in order)")
+    t.add_argument("--objects", default="",
+                   help="comma-separated class names of the image's objects, which [i] "
+                        "references index (the record's 'objects')")
 
 
 def resolve_images(args: argparse.Namespace, cfg) -> tuple[list, list[str]]:
@@ -115,5 +131,12 @@ def run(args: argparse.Namespace) -> int:
 
     predictor = PredictModel.load(args.checkpoint, args.task)
     stores, img_ids = resolve_images(args, predictor.cfg)
+    if args.task == "vcr":
+        from vlkit.recipes.predict_vcr import predict_vcr
+
+        objects = [o.strip() for o in args.objects.split(",")] if args.objects else []
+        print(json.dumps(predict_vcr(predictor, args.text, args.answer, args.rationale,
+                                     objects, stores, img_ids), indent=2))
+        return 0
     print(json.dumps(predictor.predict(args.text, stores, img_ids, args.top_k), indent=2))
     return 0

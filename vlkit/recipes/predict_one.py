@@ -36,7 +36,8 @@ from vlkit.utils.errors import CheckpointError, ConfigError
 
 # task -> (head module the model must have, number of images)
 TASKS = {"vqa": ("vqa_output", 1), "ve": ("vqa_output", 1), "nlvr2": ("nlvr2_output", 2),
-         "itm": ("rank_output", 1), "re": ("re_output", 1)}
+         "itm": ("rank_output", 1), "re": ("re_output", 1),
+         "vcr": ("vcr_output", 1)}  # vcr: vlkit.recipes.predict_vcr
 RECORD_ID = "input"
 
 

@@ -1,10 +1,15 @@
 """VCR-style question -> answer -> rationale, four choices each, over one scene.
 
-    question   "what color is the [r] ?"                  [r] refers to region r (an object)
+    question   "what color is the (small) [r] ?"          [r] refers to region r (an object)
     answers    "[r] is red ."  x 4 distinct colours        the true colour is the answer
     rationales "[r] is red and the image also has a small blue ring ." x 4: the right one
                names another object really in the image; the wrong ones name combinations
-               absent from it (all four repeat the true colour, so only the image decides).
+               absent from it and not fitting the question's naming of its object (all four
+               repeat the true colour, so only the image decides).
+The question names its object uniquely: by its shape when no other object has that shape,
+else by size and shape; an image where neither singles any object out gets no question. (A
+reference renders as its class name only, and the models do not read the `*_obj` alignment,
+so a bare "circle" in a scene with two circles could not be answered.)
 Token lists follow VCR: a token is a word or a list of region indices. The rendered id lists
 spell a reference as its region's class name and map each of its WordPieces to the region
 index in the parallel `*_obj` lists (-1 for plain words).
@@ -15,10 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from vlkit.data.synthetic.features import LABEL_NAMES
-from vlkit.data.synthetic.language import absent_combo
+from vlkit.data.synthetic.language import absent_combo, unique_choice
 from vlkit.data.synthetic.scene import COLOURS, SHAPES, SIZES, SceneImage
 
 NUM_CHOICES = 4
+# How a question may name its object: shape alone, or size and shape (the answer is a colour).
+NAMINGS = (("shape",), ("size", "shape"))
 Tokens = list  # list[str | list[int]]
 
 
@@ -55,13 +62,25 @@ def _choices(rng: np.random.Generator, right: Tokens, wrong: list[Tokens]) -> tu
     return choices, label
 
 
+def _fits(combo: tuple, row: tuple[int, int, int], attrs: tuple[str, ...]) -> bool:
+    """Whether a (size, colour, shape) combination fits the question's naming of the object
+    (`row` its (size, colour, shape)). The right rationale's object never does (the naming is
+    unique), so wrong ones may not either: else the text alone would rule them out."""
+    return combo[2] == row[2] and ("size" not in attrs or combo[0] == row[0])
+
+
 def vcr_records(item: SceneImage, rng: np.random.Generator, encode) -> list[dict]:
-    """One question about one image; `encode(text) -> list[int]` is the WordPiece encoder."""
+    """Up to one question about one image (none when no object can be named uniquely);
+    `encode(text) -> list[int]` is the WordPiece encoder."""
     scene = item.scene
-    k = int(rng.integers(scene.num_objects))
+    choice = unique_choice(scene, rng, NAMINGS)
+    if choice is None:
+        return []
+    k, attrs = choice
     ref = [int(item.obj_region[k])]
     colour = COLOURS[scene.colour[k]]
-    question = ["what", "color", "is", "the", ref, "?"]
+    size = [SIZES[scene.size[k]]] if "size" in attrs else []
+    question = ["what", "color", "is", "the", *size, ref, "?"]
     wrong_colours = [COLOURS[c] for c in rng.permutation(len(COLOURS)) if c != scene.colour[k]]
     answers, answer_label = _choices(
         rng, [ref, "is", colour, "."], [[ref, "is", c, "."] for c in wrong_colours[:3]])
@@ -72,7 +91,7 @@ def vcr_records(item: SceneImage, rng: np.random.Generator, encode) -> list[dict
     wrong, seen = [], set()
     while len(wrong) < NUM_CHOICES - 1:
         combo = absent_combo(scene, rng, size=True)
-        if combo not in seen:
+        if combo not in seen and not _fits(combo, scene.rows[k], attrs):
             seen.add(combo)
             wrong.append(head + [SIZES[combo[0]], COLOURS[combo[1]], SHAPES[combo[2]], "."])
     rationales, rationale_label = _choices(rng, right, wrong)

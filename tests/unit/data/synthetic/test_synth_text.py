@@ -7,6 +7,7 @@ import numpy as np
 from vlkit.data.schemas import check_record
 from vlkit.data.stores.native_img import NativeImageStore
 from vlkit.data.stores.native_txt import NativeTextStore
+from vlkit.data.synthetic.scene import COLOURS, SHAPES, SIZES, sample_scene
 from vlkit.data.synthetic.world import SPLITS, STORE_TASK, TASKS
 from vlkit.text.tokenizer import get_tokenizer
 
@@ -72,7 +73,7 @@ def test_vcr_references_point_at_object_regions(synth_world):
     path, _ = synth_world
     tok = get_tokenizer("synthetic-world")
     for rec in _store(path, "vcr", "val"):
-        ref = rec["question"][4]
+        ref = rec["question"][-2]
         assert isinstance(ref, list) and rec["objects"][ref[0]] != "background"
         pieces = [i for i, o in zip(rec["question_ids"], rec["question_obj"], strict=True)
                   if o == ref[0]]
@@ -81,6 +82,28 @@ def test_vcr_references_point_at_object_regions(synth_world):
         # the right rationale repeats the right answer's colour
         colour = rec["answer_choices"][rec["answer_label"]][2]
         assert rec["rationale_choices"][rec["rationale_label"]][2] == colour
+
+
+def test_vcr_questions_single_their_object_out(synth_world):
+    """The question's words (shape, or size and shape) fit exactly one object of the scene,
+    whose colour is the right answer: image + question decide it. No rationale names an
+    object fitting those words (the right one cannot, so text alone would tell)."""
+    path, manifest = synth_world
+    records = [rec for split in SPLITS for rec in _store(path, "vcr", split)]
+    assert len(records) > 0.8 * manifest["num_images"]
+    for rec in records:
+        scene = sample_scene(np.random.default_rng([manifest["seed"], 0,
+                                                    int(rec["img_id"].split("-")[1])]))
+        *_, size, ref, _ = rec["question"]
+        shape = SHAPES.index(rec["objects"][ref[0]])
+        want = {"shape": shape, "size": SIZES.index(size) if size in SIZES else None}
+        assert scene.count(**want) == 1, rec["text"]
+        k = next(k for k in range(scene.num_objects)
+                 if scene.shape[k] == shape and want["size"] in (None, scene.size[k]))
+        assert rec["answer_choices"][rec["answer_label"]][2] == COLOURS[scene.colour[k]]
+        for choice in rec["rationale_choices"]:  # none names an object the question could
+            r_size, _, r_shape, _ = choice[-4:]
+            assert not (r_shape == SHAPES[shape] and size in (r_size, "the")), choice
 
 
 def test_nlvr2_pairs_share_a_sentence(synth_world):
