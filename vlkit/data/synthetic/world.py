@@ -52,7 +52,7 @@ from vlkit.utils.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 3  # 2: added the "region" stores; 3: tokenised with VOCAB
+GENERATOR_VERSION = 4  # 2: "region" stores; 3: tokenised with VOCAB; 4: VCR names objects uniquely
 TASKS = ("caption", "vqa", "nlvr2", "snli_ve", "refer", "vcr", "region")
 # Region descriptions are caption-task stores (as Visual Genome's are in UNITER's txt_db), so
 # that pre-training can read them together with the captions.
