@@ -18,11 +18,11 @@ from tokenizers.pre_tokenizers import BertPreTokenizer
 
 from vlkit.utils.errors import ConfigError
 
-# "synthetic-world": the embedded synthetic world's closed vocabulary (84 whole words and
-# specials), so that the tiny models trained on it carry an 84-row word embedding instead of
-# BERT's 30,522 rows (a third of a tiny training step went to that table's gradient and
-# optimizer update).
 RANDOM_TOKEN_START = 999  # UNITER's first random MLM replacement id (BERT vocabularies)
+# "synthetic-world": the embedded synthetic world's closed vocabulary (5 specials + 79 whole
+# words), so that the tiny models trained on it carry an 84-row word embedding instead of
+# BERT's 30,522 rows (about a quarter of a tiny training step went to that table's gradient
+# and optimizer update).
 SHIPPED_VOCABS = {"bert-base-uncased": "bert-base-uncased.txt",
                   "synthetic-world": "synthetic-world.txt"}
 
