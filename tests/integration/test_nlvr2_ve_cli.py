@@ -73,3 +73,19 @@ def test_snli_ve_trains_and_writes_class_name_predictions(world, tmp_path):
         assert set(results[split]["per_class_accuracy"]) == set(names)
     model = load_model(run / "model")
     assert model.vqa_output[3].out_features == 3
+
+
+def test_grounded_start_chain_mlm_then_region_itm_then_triplet(world, tmp_path):
+    """docs/tasks.md's chain: MLM pre-training -> uniter-tiny-pretrain-regions -> NLVR2."""
+    pre = tmp_path / "pre"
+    _train("uniter-tiny-pretrain", world, pre, "data.tasks={mlm: 1}", "data.val_batches=1")
+    regions = _train("uniter-tiny-pretrain-regions", world, tmp_path / "regions",
+                     f"train.init_from={pre}", "data.val_batches=1")
+    assert {"itm_loss", "itm_acc", "wra_loss"} <= set(regions["val"])
+    rows = [json.loads(line) for line in
+            (tmp_path / "regions" / "metrics.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if r["kind"] == "train"]
+    assert train_rows and all("itm_loss" in r and "mlm_loss" not in r for r in train_rows)
+    result = _train("uniter-tiny-nlvr2", world, tmp_path / "nlvr2",
+                    f"train.init_from={tmp_path / 'regions'}", "model.nlvr2_variant=triplet")
+    assert result["variant"] == "triplet" and 0 <= result["val"]["accuracy"] <= 1

@@ -22,15 +22,10 @@ def _checkpoint(path, img_dim: int = 256):
     save_model(Uniter(cfg, heads=("itm",)), path, cfg)
 
 
-def test_attention_maps_for_a_caption_record(world, tmp_path, capsys):
+def test_attention_maps_for_a_caption_record(world, viz_first_caption, tmp_path, capsys):
     _checkpoint(tmp_path / "ckpt")
-    captions = NativeTextStore(world / "txt" / "caption_val")
-    record = captions.ids()[0]
     out = tmp_path / "maps"
-    assert main(["viz", "attention", "--checkpoint", str(tmp_path / "ckpt"),
-                 "--img-store", str(world / "img"), "--txt-store",
-                 str(world / "txt" / "caption_val"), "--record", record,
-                 "--out", str(out)]) == 0
+    rec = viz_first_caption(tmp_path / "ckpt", out)
     assert "head patterns (2 layers x 4 heads)" in capsys.readouterr().out
     names = sorted(p.name for p in out.iterdir())
     assert names == ["layer00.png", "layer01.png", "patterns.json", "patterns.png",
@@ -39,7 +34,6 @@ def test_attention_maps_for_a_caption_record(world, tmp_path, capsys):
         with Image.open(out / name) as img:
             assert img.format == "PNG" and min(img.size) > 200
     summary = json.loads((out / "patterns.json").read_text())
-    rec = captions.get(record)
     assert len(summary["tokens"]) == len(rec["input_ids"]) + 2
     assert summary["tokens"][0] == "[CLS]" and summary["tokens"][-1] == "[SEP]"
     assert len(summary["regions"]) == world_regions(world, rec["img_id"])

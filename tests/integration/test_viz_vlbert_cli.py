@@ -8,8 +8,6 @@ import json
 import torch
 from PIL import Image
 
-from vlkit.cli.main import main
-from vlkit.data.stores.native_txt import NativeTextStore
 from vlkit.data.stores.open import open_store
 from vlkit.models.config import ModelConfig
 from vlkit.models.io import load_model, save_model
@@ -19,19 +17,14 @@ from vlkit.viz.example import example_attentions, load_example
 from vlkit.viz.patterns import PATTERNS
 
 
-def test_attention_maps_of_a_vlbert_tiny_model(world, tmp_path, capsys):
+def test_attention_maps_of_a_vlbert_tiny_model(world, viz_first_caption, tmp_path, capsys):
     torch.manual_seed(0)
     # vlbert-tiny's widths, one layer: rendering a layer costs seconds
     cfg = ModelConfig(name="vlbert-tiny", **{**MODEL_PRESETS["vlbert-tiny"], "img_dim": 256,
                                               "img_label_dim": 7, "num_layers": 1})
     save_model(VlBert(cfg, heads=("mlm", "mvrc")), tmp_path / "ckpt", cfg)
-    captions = NativeTextStore(world / "txt" / "caption_val")
-    record = captions.ids()[0]
     out = tmp_path / "maps"
-    assert main(["viz", "attention", "--checkpoint", str(tmp_path / "ckpt"),
-                 "--img-store", str(world / "img"), "--txt-store",
-                 str(world / "txt" / "caption_val"), "--record", record,
-                 "--out", str(out)]) == 0
+    rec = viz_first_caption(tmp_path / "ckpt", out)
     layers, heads = cfg.num_layers, cfg.num_heads
     assert f"head patterns ({layers} layers x {heads} heads)" in capsys.readouterr().out
     pngs = sorted(p.name for p in out.glob("*.png"))
@@ -41,7 +34,6 @@ def test_attention_maps_of_a_vlbert_tiny_model(world, tmp_path, capsys):
         with Image.open(out / name) as img:
             assert img.format == "PNG" and max(img.size) > 200
     summary = json.loads((out / "patterns.json").read_text())
-    rec = captions.get(record)
     num_regions = open_store(world / "img").num_boxes(rec["img_id"])
     tl = len(rec["input_ids"]) + 2
     assert summary["arch"] == "vlbert"
@@ -53,7 +45,7 @@ def test_attention_maps_of_a_vlbert_tiny_model(world, tmp_path, capsys):
 
     model = load_model(tmp_path / "ckpt")
     example = load_example(world / "img", txt_store=world / "txt" / "caption_val",
-                           record_id=record)
+                           record_id=rec["id"])
     maps = example_attentions(model, example)
     n = tl + num_regions + 2
     assert len(maps) == layers and maps[0].shape == (heads, n, n)
