@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--images", type=int, help="synthetic images (default 3000)")
     p.add_argument("--seed", type=int, help="seed of the world and of every run (default 0)")
     p.add_argument("--pretrain-steps", type=int, help="pre-training steps (default 3000)")
-    p.add_argument("--finetune-steps", type=int, help="VQA fine-tuning steps (default 2000)")
+    p.add_argument("--finetune-steps", type=int, help="VQA fine-tuning steps (default 1500)")
     p.add_argument("--vqa-questions", type=int,
                    help="labelled VQA questions used for fine-tuning (default 6000)")
     p.add_argument("overrides", nargs="*",
