@@ -36,10 +36,6 @@ class TokenPacking:
             return None
         return cls(mask)
 
-    @property
-    def num_real(self) -> int:
-        return int(self.index.numel())
-
     def pack(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, *) -> (N, *): the real positions, row-major."""
         return x.reshape(self.batch * self.length, *x.shape[2:]).index_select(0, self.index)

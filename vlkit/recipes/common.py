@@ -80,9 +80,10 @@ def open_text_store(cfg: RunConfig, names: str | list[str]):
         names = [names]
     if not names:
         raise ConfigError("no text store named: set data.train_txt / data.val_txt")
-    stores = [_open(data_path(cfg, n), NativeTextStore) for n in names]
-    for name, store in zip(names, stores, strict=True):
-        check_vocab(cfg, data_path(cfg, name), store)
+    paths = [data_path(cfg, n) for n in names]
+    stores = [_open(path, NativeTextStore) for path in paths]
+    for path, store in zip(paths, stores, strict=True):
+        check_vocab(cfg, path, store)
     return stores[0] if len(stores) == 1 else ConcatTextStore(stores)
 
 

@@ -84,9 +84,11 @@ class AdamW(Optimizer):
         return group["lr"] * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
 
     def _can_fuse(self, params: list[torch.Tensor], group: dict) -> bool:
-        kinds = {(p.device.type, p.dtype) for p in params}
-        return (self.fused and group["correct_bias"] and len(kinds) == 1
-                and next(iter(kinds)) in _FUSED_KINDS)
+        kinds = {(p.device, p.dtype) for p in params}
+        if not (self.fused and group["correct_bias"] and len(kinds) == 1):
+            return False
+        device, dtype = next(iter(kinds))
+        return (device.type, dtype) in _FUSED_KINDS
 
     def _update_fused(self, params: list[torch.Tensor], group: dict) -> None:
         beta1, beta2 = group["betas"]
@@ -95,7 +97,8 @@ class AdamW(Optimizer):
             by_step.setdefault(self.state[p]["step"], []).append(p)
         for t, same in by_step.items():
             states = [self.state[p] for p in same]
-            steps = [torch.tensor(float(t), device=p.device) for p in same]
+            step = torch.tensor(float(t), device=same[0].device)  # read, not advanced, by it
+            steps = [step] * len(same)
             torch._fused_adamw_(
                 same, [p.grad for p in same], [s["exp_avg"] for s in states],
                 [s["exp_avg_sq"] for s in states], [], steps, lr=group["lr"], beta1=beta1,

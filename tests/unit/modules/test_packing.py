@@ -17,7 +17,7 @@ def test_pack_and_unpack_follow_the_mask():
     mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
     x = torch.arange(12.0).view(2, 3, 2)
     packing = TokenPacking(mask)
-    assert packing.num_real == 3
+    assert packing.index.numel() == 3
     torch.testing.assert_close(packing.pack(x), torch.tensor([[0.0, 1], [2, 3], [6, 7]]))
     back = packing.unpack(packing.pack(x))
     torch.testing.assert_close(back, torch.tensor([[[0.0, 1], [2, 3], [0, 0]],
