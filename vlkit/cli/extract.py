@@ -12,7 +12,14 @@ import argparse
 import sys
 import time
 
-from vlkit.extract.options import BOX_FORMATS, DETECTORS, LAYERS, ROUTES, ExtractOptions
+from vlkit.extract.options import (
+    BOX_FORMATS,
+    DETECTORS,
+    LAYERS,
+    OUT_FORMATS,
+    ROUTES,
+    ExtractOptions,
+)
 
 DEFAULTS = ExtractOptions()
 
@@ -65,6 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where unfinished shards live (default: .STORE.extract beside STORE)")
     p.add_argument("--threads", type=int, default=0, metavar="N",
                    help="torch threads (0: torch's default)")
+    p.add_argument("--format", dest="out_format", choices=OUT_FORMATS, default="native",
+                   help="native: a vlkit image store; uniter: a UNITER img_db (feat_th*_max*_min* "
+                   "LMDB + nbb json, keys '<id>.npz') that UNITER's own reader opens")
     p.add_argument("--overwrite", action="store_true", help="replace STORE if it exists")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -104,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_extraction(args.images, args.out, opts, boxes_file=args.boxes,
                                 work_dir=args.work_dir, shard_size=args.shard_size,
-                                overwrite=args.overwrite, progress=progress)
+                                overwrite=args.overwrite, progress=progress,
+                                out_format=args.out_format)
     finally:
         if bar is not None:
             bar.close()

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from vlkit.data.records import ImageRecord
+from vlkit.data.stores.uniter_img_db import EXTRACTION_FILE
 from vlkit.extract.extractor import Extractor
 from vlkit.extract.images import load_pixels
 from vlkit.extract.options import SYNTHETIC, ExtractOptions
@@ -30,8 +31,13 @@ SYNTH_FORMAT = "vlkit-synth"
 
 
 def load_options(source: str | Path) -> tuple[ExtractOptions, str]:
-    """(options, weights SHA-256 or "") recorded for the image store or world at `source`."""
+    """(options, weights SHA-256 or "") recorded for the image store or world at `source`
+    (a UNITER img_db written by `vlkit extract --format uniter` keeps them in extraction.json,
+    beside its feat_* folder)."""
     source = Path(source)
+    for sidecar in (source / EXTRACTION_FILE, source.parent / EXTRACTION_FILE):
+        if sidecar.is_file():
+            return _recorded(_read_json(sidecar), sidecar)
     manifest = _read_json(source / "manifest.json")
     if manifest.get("format") != SYNTH_FORMAT and (source.parent / "manifest.json").is_file():
         parent = _read_json(source.parent / "manifest.json")
@@ -40,11 +46,15 @@ def load_options(source: str | Path) -> tuple[ExtractOptions, str]:
     if manifest.get("format") == SYNTH_FORMAT:
         return ExtractOptions(route="boxes", backbone=SYNTHETIC,
                               feat_dim=int(manifest["feat_dim"])), ""
-    extraction = (manifest.get("meta") or {}).get("extraction")
+    return _recorded(manifest.get("meta") or {}, source / "manifest.json")
+
+
+def _recorded(meta: dict, where: Path) -> tuple[ExtractOptions, str]:
+    extraction = meta.get("extraction")
     if not isinstance(extraction, dict) or "options" not in extraction:
-        raise DataError(f"{source}/manifest.json: no 'meta.extraction' (the store was not written "
-                        "by vlkit extract); give the extraction options explicitly")
-    options = ExtractOptions.from_dict(extraction["options"], f"{source}/manifest.json")
+        raise DataError(f"{where}: no 'meta.extraction' (the store was not written by vlkit "
+                        "extract); give the extraction options explicitly")
+    options = ExtractOptions.from_dict(extraction["options"], str(where))
     return options, str(extraction.get("weights_sha256", ""))
 
 

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from vlkit.data.stores.native_img import NativeImageStore, NativeImageStoreWriter
+from vlkit.data.stores.uniter_img_db import UniterImageDbWriter
 from vlkit.extract.boxes import check_box_coverage, read_box_file
 from vlkit.extract.extractor import Extractor
 from vlkit.extract.images import list_images, load_pixels
-from vlkit.extract.options import ExtractOptions
+from vlkit.extract.options import OUT_FORMATS, ExtractOptions
 from vlkit.extract.weights import file_sha256
 from vlkit.utils.atomic import atomic_dir, atomic_write_json
 from vlkit.utils.errors import ConfigError, DataError
@@ -55,9 +56,14 @@ def default_work_dir(out: Path) -> Path:
 def run_extraction(images: str | Path, out: str | Path, opts: ExtractOptions, *,
                    boxes_file: str | Path | None = None, work_dir: str | Path | None = None,
                    shard_size: int = SHARD_SIZE, overwrite: bool = False,
-                   progress: Progress | None = None) -> ExtractResult:
-    """Extract every image under `images` into the native image store `out` (resumable)."""
+                   progress: Progress | None = None, out_format: str = "native"
+                   ) -> ExtractResult:
+    """Extract every image under `images` into the image store `out` (resumable), written as
+    vlkit's native store or (`out_format="uniter"`) as a UNITER img_db."""
     out, images = Path(out), Path(images)
+    if out_format not in OUT_FORMATS:
+        raise ConfigError(f"--format: unknown value {out_format!r}; expected one of "
+                          f"{', '.join(OUT_FORMATS)}")
     work = Path(work_dir) if work_dir else default_work_dir(out)
     if out.exists() and not overwrite:
         leftover = (f" (and {work} is left over from a run killed after it finished: delete it)"
@@ -86,7 +92,7 @@ def run_extraction(images: str | Path, out: str | Path, opts: ExtractOptions, *,
             progress(done, len(files))
     meta = {"extraction": extractor.describe(), "source": str(images),
             "num_image_files": len(files)}
-    result = _merge(work, out, meta, overwrite)
+    result = _merge(work, out, meta, overwrite, out_format)
     result.resumed = resumed
     return result
 
@@ -144,7 +150,16 @@ def _write_shard(shard: Path, chunk: list[tuple[str, Path]], extractor: Extracto
     return done
 
 
-def _merge(work: Path, out: Path, meta: dict, overwrite: bool) -> ExtractResult:
+def _writer(out: Path, meta: dict, overwrite: bool, out_format: str):
+    if out_format == "native":
+        return NativeImageStoreWriter(out, overwrite=overwrite, meta=meta)
+    opts = meta["extraction"]["options"]
+    return UniterImageDbWriter(out, opts["conf_threshold"], opts["min_boxes"], opts["max_boxes"],
+                               overwrite=overwrite, meta=meta)
+
+
+def _merge(work: Path, out: Path, meta: dict, overwrite: bool,
+           out_format: str = "native") -> ExtractResult:
     shards = sorted(work.glob("shard-*"))
     skipped = [s for shard in shards for s in json.loads((shard / "skipped.json").read_text())]
     stores = [NativeImageStore(shard / "store") for shard in shards]
@@ -154,7 +169,7 @@ def _merge(work: Path, out: Path, meta: dict, overwrite: bool) -> ExtractResult:
                         + "; ".join(s["error"] for s in skipped[:3]))
     meta["skipped"] = skipped
     regions = 0
-    with NativeImageStoreWriter(out, overwrite=overwrite, meta=meta) as writer:
+    with _writer(out, meta, overwrite, out_format) as writer:
         for store in stores:
             for image_id in store.ids():
                 rec = store.get(image_id)

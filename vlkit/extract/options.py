@@ -20,6 +20,7 @@ SYNTHETIC = "synthetic"  # the synthetic world's fixed pixel extractor (boxes ro
 BACKBONES = (*RESNETS, SYNTHETIC)
 DETECTORS = ("fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2")
 BOX_FORMATS = ("xyxy", "xywh")
+OUT_FORMATS = ("native", "uniter")  # the store written: vlkit native, or a UNITER img_db
 
 
 @dataclass

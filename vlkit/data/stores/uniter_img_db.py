@@ -38,6 +38,7 @@ _NUMBB_RE = re.compile(r"^feat_numbb(?P<num>\d+)(?P<comp>_compressed)?$")
 _ALL_RE = re.compile(r"^all(?P<comp>_compressed)?$")
 _NPZ_MAGIC = b"PK\x03\x04"
 KEYS_ENTRY = "__keys__"
+EXTRACTION_FILE = "extraction.json"  # written by UniterImageDbWriter: how it was made
 
 
 def is_uniter_feat_dir(path: str | Path) -> bool:
@@ -221,3 +222,81 @@ def fp16_to_fp32(arr: np.ndarray) -> np.ndarray:
 
     src = arr if arr.flags.writeable else arr.copy()  # msgpack arrays view read-only bytes
     return torch.from_numpy(src).float().numpy()
+
+
+def rule_name(conf_th: float, max_bb: int, min_bb: int) -> str:
+    """The suffix UNITER names a variant by: `th0.2_max100_min10` (Python's float text)."""
+    return f"th{conf_th}_max{max_bb}_min{min_bb}"
+
+
+class UniterImageDbWriter:
+    """Write ImageRecords as a UNITER img_db that UNITER's own DetectFeatLmdb opens.
+
+    Layout written (the img_db split folder `path`):
+        feat_th{conf}_max{max}_min{min}/data.mdb   msgpack-numpy values, keys "<id>.npz"
+        nbb_th{conf}_max{max}_min{min}.json        {"<id>.npz": rows stored}
+        extraction.json                            vlkit's record of how it was made (`meta`)
+    Each value holds float16 `features` (n, D), `norm_bb` (n, 6) = the first six columns of the
+    record's 7-d boxes, `conf` (n,) (zeros when the record has none) and `soft_labels` (n, C)
+    when present: the four arrays UNITER's BUTD npz files carry. Records are stored as given
+    (already selected), so nbb = their row count. Built in a temporary folder and renamed when
+    `close()` succeeds, like the native store.
+    """
+
+    def __init__(self, path: str | Path, conf_th: float = 0.2, min_bb: int = 10,
+                 max_bb: int = 100, overwrite: bool = False, meta: dict | None = None):
+        import lmdb
+
+        from vlkit.utils.atomic import atomic_dir
+
+        self.path = Path(path)
+        self.rule = rule_name(conf_th, max_bb, min_bb)
+        self.meta = meta
+        self._ctx = atomic_dir(self.path, overwrite=overwrite)
+        self._tmp = self._ctx.__enter__()
+        # map_size is an upper bound on the file (sparse until written): 1 TiB.
+        self._env = lmdb.open(str(self._tmp / f"feat_{self.rule}"), map_size=1 << 40,
+                              subdir=True, lock=False)
+        self._txn = self._env.begin(write=True)
+        self._nbb: dict[str, int] = {}
+
+    def add(self, rec: ImageRecord) -> None:
+        import msgpack
+        import msgpack_numpy
+
+        key = f"{rec.id}.npz"
+        if key in self._nbb:
+            raise DataError(f"{self.path}: image id '{rec.id}' added twice")
+        n = rec.num_boxes
+        conf = rec.extras.get("conf", np.zeros(n, dtype=np.float32))
+        arrays = {"features": rec.feat, "norm_bb": np.asarray(rec.boxes)[:, :6], "conf": conf}
+        if rec.soft_labels is not None:
+            arrays["soft_labels"] = rec.soft_labels
+        value = {name: np.ascontiguousarray(arr, dtype=np.float16)
+                 for name, arr in arrays.items()}
+        self._txn.put(key.encode("utf-8"),
+                      msgpack.packb(value, default=msgpack_numpy.encode, use_bin_type=True))
+        self._nbb[key] = n
+
+    def close(self) -> None:
+        self._txn.put(KEYS_ENTRY.encode("utf-8"), json.dumps(list(self._nbb)).encode("utf-8"))
+        self._txn.commit()
+        self._env.close()
+        (self._tmp / f"nbb_{self.rule}.json").write_text(json.dumps(self._nbb))
+        if self.meta is not None:
+            (self._tmp / EXTRACTION_FILE).write_text(json.dumps(self.meta, indent=1))
+        self._ctx.__exit__(None, None, None)
+
+    def abort(self, err: BaseException) -> None:
+        self._txn.abort()
+        self._env.close()
+        self._ctx.__exit__(type(err), err, err.__traceback__)
+
+    def __enter__(self) -> UniterImageDbWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self.abort(exc)
