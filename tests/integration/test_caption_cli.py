@@ -68,3 +68,21 @@ def test_scst_from_the_caption_checkpoint(world, caption_run, tmp_path):
     assert {"scst_loss", "reward_sample", "reward_greedy"} <= set(train)
     assert train["reward_sample"] >= 0.0 and train["reward_greedy"] >= 0.0
     assert set(results["val"]) == {"num_images", "greedy"}
+
+
+def test_predict_caption_equals_the_evaluation_captions(world, caption_run, capsys):
+    preds = {name: read_caption_predictions(
+        caption_run / "predictions" / f"caption_val_{name}.json") for name in ("greedy", "beam")}
+    img_ids = sorted(preds["greedy"])[:3]
+    ids = [arg for img in img_ids for arg in ("--img-id", img)]
+    for name, beam in (("greedy", "1"), ("beam", "2")):
+        capsys.readouterr()
+        assert main(["predict", "caption", "--checkpoint", str(caption_run), *ids,
+                     "--beam", beam, "--img-store", str(world / "img")]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["beam_size"] == int(beam)
+        assert {c["img_id"]: c["caption"] for c in out["captions"]} == \
+            {i: preds[name][i] for i in img_ids}
+    assert main(["predict", "caption", "--checkpoint", str(caption_run), "--img-id",
+                 img_ids[0], "--beam", "0"]) == 2
+    assert "--beam must be >= 1" in capsys.readouterr().err

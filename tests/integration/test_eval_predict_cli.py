@@ -189,8 +189,26 @@ def test_predict_from_a_raw_image_equals_predicting_from_the_store(runs, world, 
         pytest.approx([a["score"] for a in stored["answers"]], abs=1e-6)
     assert main(["predict", "vqa", "--checkpoint", str(runs["vqa"]), "--question", "x",
                  "--image", str(png), "--img-id", rec["img_id"]]) == 2
-    boxes.write_text('{"not": "a list"}')
-    capsys.readouterr()
+    boxes.write_text(json.dumps({rec["img_id"]: xyxy.tolist()}))  # vlkit extract's shape
+    for given in (["--boxes", str(boxes)], []):  # without --boxes: the store's boxes
+        capsys.readouterr()
+        assert main(["predict", "vqa", "--checkpoint", str(runs["vqa"]), "--question",
+                     rec["text"], "--image", str(png), *given, "--extract-from",
+                     str(world)]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert [a["answer"] for a in out["answers"]] == [a["answer"] for a in raw["answers"]]
+        assert [a["score"] for a in out["answers"]] == \
+            pytest.approx([a["score"] for a in raw["answers"]], abs=1e-4)
+    boxes.write_text('{"other-image": [[0, 0, 1, 1]]}')
+    assert main(["predict", "vqa", "--checkpoint", str(runs["vqa"]), "--question", "x",
+                 "--image", str(png), "--boxes", str(boxes), "--extract-from", str(world)]) == 2
+    assert f"no entry for image '{rec['img_id']}'" in capsys.readouterr().err
+    boxes.write_text('[[1, 2, 3]]')
     assert main(["predict", "vqa", "--checkpoint", str(runs["vqa"]), "--question", "x",
                  "--image", str(png), "--boxes", str(boxes), "--extract-from", str(world)]) == 2
     assert f"--boxes {boxes}: expected a JSON list" in capsys.readouterr().err
+    other = tmp_path / "not-in-the-world.png"
+    Image.fromarray(pixels).save(other)
+    assert main(["predict", "vqa", "--checkpoint", str(runs["vqa"]), "--question", "x",
+                 "--image", str(other), "--extract-from", str(world)]) == 2
+    assert "holds no record 'not-in-the-world'; pass --boxes" in capsys.readouterr().err

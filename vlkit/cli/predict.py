@@ -7,20 +7,28 @@
     vlkit predict re --checkpoint RUN --expression "the small red circle" --img-id ID
     vlkit predict vcr --checkpoint RUN --question "what color is the [2] ?" \
         --answer "[2] is red ." (x4) --rationale "..." (x4) --objects OBJ,OBJ,.. --img-id ID
+    vlkit predict caption --checkpoint RUN --img-id ID [--beam N]   (a VLP captioning model)
 
 Images are read from --img-store (default: the image stores the run was trained on), or
 extracted from raw image files with --image (repeatable), the way the run's image store was
 made (`vlkit extract`'s recorded options, or the synthetic world's extractor, which pools
-given boxes: pass --boxes FILE, a JSON list of [x1, y1, x2, y2] pixel boxes, per image):
+given boxes: pass --boxes FILE per image, or take them from the store that holds the image's
+id), or with the extractor named by --extractor/--weights (e.g. the BUTD Faster R-CNN that
+released UNITER / VL-BERT / VLP checkpoints were trained on):
 
     vlkit predict vqa --checkpoint RUN --question "what color is the circle ?" --image photo.jpg
+    vlkit predict vqa --checkpoint uniter-vqa --question "what is she holding ?" \
+        --image photo.jpg --extractor butd --weights frcnn-vg-finetuned.bin
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+from vlkit.extract.options import ROUTES
 
 # task -> (text flag, its help, images)
 TASKS = {
@@ -30,11 +38,13 @@ TASKS = {
     "itm": ("--caption", "the caption to match against the image", 1),
     "re": ("--expression", "the referring expression", 1),
     "vcr": ("--question", "the question; an object reference is [i] or [i, j]", 1),
+    "caption": ("", "", 1),
 }
 HELP = {"vqa": "top-k answers with scores", "nlvr2": "True/False with P(True)",
         "ve": "entailment / contradiction / neutral with probabilities",
         "itm": "image-text match score", "re": "best region and its box, top-k regions",
-        "vcr": "answer and rationale with the choices' probabilities"}
+        "vcr": "answer and rationale with the choices' probabilities",
+        "caption": "a caption per image (greedy or beam search; VLP models)"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,22 +55,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         t = tasks.add_parser(task, help=HELP[task])
         t.add_argument("--checkpoint", required=True,
                        help="run directory, model folder or RUN/checkpoints/step_*.pt")
-        t.add_argument(flag, dest="text", required=True, help=text_help)
+        if flag:
+            t.add_argument(flag, dest="text", required=True, help=text_help)
         t.add_argument("--img-store", action="append", default=[],
                        help="image store holding the image(s) (repeatable; default: the "
                             "run's data.val_img or data.train_img)")
         t.add_argument("--img-id", action="append", default=[],
-                       help="image id" + (" (twice: left, then right)" if images == 2 else ""))
+                       help="image id" + (" (twice: left, then right)" if images == 2 else
+                                          " (repeatable)" if task == "caption" else ""))
         t.add_argument("--image", action="append", default=[],
                        help="raw image file (JPEG/PNG) instead of --img-id; features are "
                             "extracted like the run's image store (repeatable)")
         t.add_argument("--boxes", action="append", default=[],
-                       help="JSON file of pixel [x1, y1, x2, y2] boxes for the matching "
-                            "--image (needed when the store was extracted from given boxes)")
+                       help="JSON file of pixel boxes for the matching --image: a list of "
+                            "[x1, y1, x2, y2], or {image_id: [...]} as vlkit extract --boxes "
+                            "(default: the boxes of the store record with the image's id)")
         t.add_argument("--extract-from", default="",
                        help="image store (or synthetic world) whose extraction settings to "
                             "use for --image (default: the run's first training image store)")
-        t.add_argument("--top-k", type=int, default=5, help="answers / regions listed")
+        t.add_argument("--extractor", choices=ROUTES, default="",
+                       help="extract --image with this route and --weights instead of a "
+                            "store's recorded settings (butd: the BUTD Faster R-CNN)")
+        t.add_argument("--weights", default="", metavar="FILE",
+                       help="the --extractor's weights file (nothing is downloaded)")
+        if task == "caption":
+            t.add_argument("--beam", type=int, default=None, metavar="N",
+                           help="beam size (1: greedy; default: the run's task.beam_size)")
+        else:
+            t.add_argument("--top-k", type=int, default=5, help="answers / regions listed")
         if task == "vcr":
             _vcr_flags(t)
         t.set_defaults(func=run)
@@ -92,36 +114,84 @@ def resolve_images(args: argparse.Namespace, cfg) -> tuple[list, list[str]]:
         list(args.img_id)
 
 
-def _read_boxes(path: Path) -> list:
-    """A --boxes file: a JSON list of pixel [x1, y1, x2, y2] boxes."""
+def _read_boxes(path: Path, image_id: str) -> list:
+    """A --boxes file: a JSON list of pixel [x1, y1, x2, y2] boxes, or {image_id: list}."""
     from vlkit.utils.errors import ConfigError
 
     try:
         boxes = json.loads(path.read_text())
     except (OSError, ValueError) as err:
         raise ConfigError(f"--boxes {path}: cannot read a JSON list of boxes ({err})") from None
+    if isinstance(boxes, dict):
+        if image_id not in boxes:
+            raise ConfigError(f"--boxes {path}: no entry for image '{image_id}' (has "
+                              f"{', '.join(sorted(boxes)[:5])}{', ...' if len(boxes) > 5 else ''})")
+        boxes = boxes[image_id]
     if not isinstance(boxes, list) or not all(isinstance(b, list) and len(b) == 4
                                               for b in boxes):
-        raise ConfigError(f"--boxes {path}: expected a JSON list of [x1, y1, x2, y2] boxes")
+        raise ConfigError(f"--boxes {path}: expected a JSON list of [x1, y1, x2, y2] boxes, or "
+                          "{image_id: [[x1, y1, x2, y2], ...]}")
     return boxes
+
+
+def _store_boxes(image: Path, source: Path) -> list:
+    """Pixel boxes of the record in the image store at `source` (or a world's `img` store)
+    whose id is the image file's name: the synthetic world's PNGs and their store."""
+    from PIL import Image
+
+    from vlkit.data.stores.open import open_store
+    from vlkit.utils.errors import ConfigError, DataError
+
+    image_id = image.stem
+    for path in (source, source / "img"):
+        try:
+            store = open_store(path)
+        except DataError:
+            continue
+        if hasattr(store, "num_boxes") and image_id in store:
+            with Image.open(image) as img:
+                width, height = img.size
+            scale = [width, height, width, height]
+            print(f"vlkit predict: {image}: regions from the boxes of record '{image_id}' in "
+                  f"{path}", file=sys.stderr)
+            return [[float(v) * s for v, s in zip(box[:4], scale, strict=True)]
+                    for box in store.get(image_id).boxes]
+    raise ConfigError(f"--image {image}: the image store {source} was extracted from given "
+                      f"boxes and holds no record '{image_id}'; pass --boxes FILE (a JSON list "
+                      "of pixel [x1, y1, x2, y2] boxes, or {image_id: [...]})")
 
 
 def _extract_images(args: argparse.Namespace, cfg):
     """--image files -> an in-memory image store, extracted like the run's image store."""
     from vlkit.data.stores.memory import MemoryImageStore
     from vlkit.extract.api import extractor_for, image_record
+    from vlkit.extract.options import ExtractOptions
     from vlkit.recipes import common
     from vlkit.utils.errors import ConfigError
 
     if args.boxes and len(args.boxes) != len(args.image):
         raise ConfigError(f"--boxes: give one file per --image ({len(args.image)}), "
                           f"got {len(args.boxes)}")
-    if not (args.extract_from or cfg.data.train_img):
-        raise ConfigError("--image: the run names no image store; pass --extract-from STORE")
-    source = args.extract_from or common.data_path(cfg, cfg.data.train_img[0])
-    extractor = extractor_for(source)
-    boxes = [_read_boxes(Path(b)) for b in args.boxes] or [None] * len(args.image)
-    records = [image_record(img, extractor, boxes=b) for img, b in zip(args.image, boxes,
+    images = [Path(p) for p in args.image]
+    if args.extractor:
+        extractor = extractor_for(ExtractOptions(route=args.extractor, weights=args.weights))
+        source = None
+    else:
+        if args.weights:
+            raise ConfigError("--weights goes with --extractor (e.g. --extractor butd)")
+        if not (args.extract_from or cfg.data.train_img):
+            raise ConfigError("--image: the run names no image store; pass --extract-from "
+                              "STORE or --extractor ROUTE --weights FILE")
+        source = Path(args.extract_from or common.data_path(cfg, cfg.data.train_img[0]))
+        extractor = extractor_for(source)
+    boxes = [_read_boxes(Path(b), img.stem) for b, img in zip(args.boxes, images, strict=True)
+             ] if args.boxes else []
+    if not boxes and extractor.needs_boxes:
+        if source is None:
+            raise ConfigError(f"--extractor {args.extractor} pools given boxes: pass --boxes")
+        boxes = [_store_boxes(img, source) for img in images]
+    boxes = boxes or [None] * len(images)
+    records = [image_record(img, extractor, boxes=b) for img, b in zip(images, boxes,
                                                                        strict=True)]
     return MemoryImageStore(records, path=", ".join(args.image))
 
@@ -129,6 +199,8 @@ def _extract_images(args: argparse.Namespace, cfg):
 def run(args: argparse.Namespace) -> int:
     from vlkit.recipes.predict_one import PredictModel
 
+    if args.task == "caption":
+        return _caption(args)
     predictor = PredictModel.load(args.checkpoint, args.task)
     stores, img_ids = resolve_images(args, predictor.cfg)
     if args.task == "vcr":
@@ -139,4 +211,18 @@ def run(args: argparse.Namespace) -> int:
                                      objects, stores, img_ids), indent=2))
         return 0
     print(json.dumps(predictor.predict(args.text, stores, img_ids, args.top_k), indent=2))
+    return 0
+
+
+def _caption(args: argparse.Namespace) -> int:
+    from vlkit.config import build_config
+    from vlkit.recipes.eval_run import find_source, read_run_config
+    from vlkit.recipes.predict_caption import caption_one
+    from vlkit.utils.errors import ConfigError
+
+    if args.beam is not None and args.beam < 1:
+        raise ConfigError(f"--beam must be >= 1, got {args.beam}")
+    cfg = build_config(read_run_config(find_source(args.checkpoint).config))
+    stores, img_ids = resolve_images(args, cfg)
+    print(json.dumps(caption_one(args.checkpoint, stores, img_ids, args.beam), indent=2))
     return 0
