@@ -215,14 +215,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _caption(args: argparse.Namespace) -> int:
-    from vlkit.config import build_config
-    from vlkit.recipes.eval_run import find_source, read_run_config
-    from vlkit.recipes.predict_caption import caption_one
-    from vlkit.utils.errors import ConfigError
+    from vlkit.recipes.predict_caption import Captioner
 
-    if args.beam is not None and args.beam < 1:
-        raise ConfigError(f"--beam must be >= 1, got {args.beam}")
-    cfg = build_config(read_run_config(find_source(args.checkpoint).config))
-    stores, img_ids = resolve_images(args, cfg)
-    print(json.dumps(caption_one(args.checkpoint, stores, img_ids, args.beam), indent=2))
+    captioner = Captioner.load(args.checkpoint)
+    stores, img_ids = resolve_images(args, captioner.cfg)
+    beam = captioner.options.beam_size if args.beam is None else args.beam
+    captions = captioner.caption(stores, img_ids, beam)
+    print(json.dumps({"task": "caption", "img_ids": img_ids, "beam_size": beam,
+                      "captions": [{"img_id": i, "caption": captions[i]} for i in img_ids]},
+                     indent=2))
     return 0

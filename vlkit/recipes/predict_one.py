@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -42,19 +43,21 @@ RECORD_ID = "input"
 
 
 class MemoryTextStore:
-    """A text store of one record (the TextSource interface datasets read)."""
+    """An in-memory text store (the TextSource interface datasets read) of one record or
+    several."""
 
-    def __init__(self, record: dict, vocab: str, meta: dict | None = None):
+    def __init__(self, records: dict | Sequence[dict], vocab: str, meta: dict | None = None):
         self.path = "<command line>"
-        self.record = record
+        self.records = {r["id"]: r for r in ([records] if isinstance(records, dict)
+                                             else records)}
         self.manifest = {"vocab": vocab, "meta": meta or {}}
         self.meta = self.manifest["meta"]
 
     def ids(self) -> list[str]:
-        return [RECORD_ID]
+        return list(self.records)
 
     def get(self, rid: str) -> dict:
-        return self.record
+        return self.records[rid]
 
 
 @dataclass
@@ -66,7 +69,8 @@ class PredictModel:
     cfg: RunConfig
 
     @classmethod
-    def load(cls, source: str | Path, task: str, overrides: Sequence[str] = ()) -> PredictModel:
+    def load(cls, source: str | Path, task: str, overrides: Sequence[str] = (),
+             device: str | torch.device = "cpu") -> PredictModel:
         if task not in TASKS:
             raise ConfigError(f"unknown task '{task}': expected one of {', '.join(TASKS)}")
         found = find_source(source)
@@ -76,9 +80,18 @@ class PredictModel:
         if not hasattr(model, TASKS[task][0]):
             raise CheckpointError(f"{found.weights}: no '{TASKS[task][0]}' head, so this model "
                                   f"cannot answer task '{task}'")
-        return cls(task, model.eval(), cfg)
+        return cls(task, model.eval().to(device), cfg)
 
-    def labels(self) -> list[str] | None:
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @cached_property
+    def tokenizer(self):
+        return get_tokenizer(self.cfg.text.vocab, self.cfg.text.lowercase)
+
+    @cached_property
+    def label_names(self) -> list[str] | None:
         """Answer (VQA) or class (SNLI-VE) names from the run's training text store's meta."""
         try:
             meta = common.open_text_store(self.cfg, self.cfg.data.train_txt).manifest["meta"]
@@ -89,65 +102,98 @@ class PredictModel:
             names = [names[str(i)] for i in range(len(names))]
         return list(names) if names else None
 
-    def _store(self, text: str, img_ids: list[str], meta: dict | None = None
-               ) -> MemoryTextStore:
-        tok = get_tokenizer(self.cfg.text.vocab, self.cfg.text.lowercase)
-        record = {"id": RECORD_ID, "text": text, "input_ids": tok.encode(text)}
-        if len(img_ids) == 2:
-            record["img_ids"] = list(img_ids)
-        else:
-            record["img_id"] = img_ids[0]
-        return MemoryTextStore(record, self.cfg.text.vocab, meta)
+    def labels(self) -> list[str] | None:
+        return self.label_names
 
-    @torch.no_grad()
-    def predict(self, text: str, img_stores: list, img_ids: list[str], top_k: int = 5) -> dict:
-        """The task's answer for `text` about the image(s) `img_ids`, as a JSON-able dict."""
+    def record(self, rid: str, text: str, img_ids: Sequence[str]) -> dict:
+        """A text record of `text` about `img_ids`, tokenised as the run's stores were."""
         need = TASKS[self.task][1]
         if len(img_ids) != need:
             raise ConfigError(f"task '{self.task}' needs {need} image id(s), got {len(img_ids)}")
         if not text.strip():
             raise ConfigError("the text is empty")
-        store = self._store(text, img_ids)
-        max_len = self.cfg.data.max_txt_len
+        record = {"id": rid, "text": text, "input_ids": self.tokenizer.encode(text)}
+        if need == 2:
+            record["img_ids"] = list(img_ids)
+        else:
+            record["img_id"] = img_ids[0]
+        return record
+
+    def predict(self, text: str, img_stores: list, img_ids: list[str], top_k: int = 5) -> dict:
+        """The task's answer for `text` about the image(s) `img_ids`, as a JSON-able dict."""
+        record = self.record(RECORD_ID, text, img_ids)
         out = {"task": self.task, "text": text, "img_ids": list(img_ids)}
+        return {**out, **self.predict_batch([record], img_stores, top_k)[0]}
+
+    @torch.no_grad()
+    def predict_batch(self, records: Sequence[dict], img_stores: list, top_k: int = 5
+                      ) -> list[dict]:
+        """The task's answer for each record (from `record()`), in one forward pass."""
+        store = MemoryTextStore(list(records), self.cfg.text.vocab)
+        max_len = self.cfg.data.max_txt_len
         if self.task == "nlvr2":
             data = Nlvr2Dataset(store, img_stores, max_len,
                                 paired=self.cfg.model.nlvr2_variant != "triplet")
-            batch = NLVR2_COLLATE[self.cfg.model.nlvr2_variant]([data[0]])
-            prob = nlvr2_logits(self.model, batch).softmax(-1)[0]
-            return {**out, "prediction": bool(prob[1] > prob[0]), "p_true": float(prob[1])}
+            batch = NLVR2_COLLATE[self.cfg.model.nlvr2_variant]([data[i] for i in
+                                                                 range(len(data))])
+            probs = nlvr2_logits(self.model, batch.to(self.device)).softmax(-1).cpu()
+            return [_binary(float(p[1])) for p in probs]
         pairs = PairDataset(store, img_stores, max_len)
         if self.task == "itm":
-            score = float(rank_scores(self.model, collate_inputs([pairs[0]]))[0])
-            return {**out, "score": score, "sigmoid_score": float(torch.sigmoid(torch.tensor(
-                score)))}
+            batch = collate_inputs([pairs[i] for i in range(len(pairs))]).to(self.device)
+            return [_match(float(score)) for score in rank_scores(self.model, batch).cpu()]
         if self.task == "re":
-            return {**out, **self._regions(pairs, top_k)}
-        return {**out, **self._classes(pairs, top_k)}
+            return self._regions(pairs, top_k)
+        return self._classes(pairs, top_k)
 
-    def _classes(self, pairs: PairDataset, top_k: int) -> dict:
+    def _classes(self, pairs: PairDataset, top_k: int) -> list[dict]:
         """VQA: top-k answers by sigmoid score (UNITER's BCE); SNLI-VE: softmax over classes."""
         num = self.model.vqa_output[-1].out_features
         data = VqaDataset(pairs, num) if self.task == "vqa" else VeDataset(pairs)
-        logits = vqa_logits(self.model, COLLATE["vqa"]([data[0]]))[0]
+        batch = COLLATE["vqa"]([data[i] for i in range(len(data))]).to(self.device)
+        logits = vqa_logits(self.model, batch).cpu()
         names = self.labels() or [str(k) for k in range(num)]
         if self.task == "ve":
             names = names if len(names) == num else list(data.label_names)
-            probs = logits.softmax(-1)
-            return {"label": names[int(probs.argmax())],
-                    "scores": {names[k]: float(p) for k, p in enumerate(probs)}}
-        probs = torch.sigmoid(logits)
-        best = probs.topk(min(top_k, num))
-        return {"answers": [{"answer": names[int(k)], "score": float(p)}
-                            for p, k in zip(best.values, best.indices, strict=True)]}
+            return [_ranked(names, row.softmax(-1), num, label=True) for row in logits]
+        return [_ranked(names, torch.sigmoid(row), top_k) for row in logits]
 
-    def _regions(self, pairs: PairDataset, top_k: int) -> dict:
+    def _regions(self, pairs: PairDataset, top_k: int) -> list[dict]:
         """Every region scored; the best one's box, and the top-k regions."""
-        example = {**pairs[0], "re_target": -1, "target_box": [0.0, 0.0, 0.0, 0.0]}
-        batch = COLLATE["re"]([example])
-        scores = region_scores(self.model, batch)[0]
-        probs = scores.softmax(-1)
-        order = probs.argsort(descending=True)[: min(top_k, len(probs))]
-        regions = [{"region": int(k), "box": batch.region_boxes[0, k].tolist(),
-                    "prob": float(probs[k])} for k in order]
-        return {"region": regions[0]["region"], "box": regions[0]["box"], "regions": regions}
+        examples = [{**pairs[i], "re_target": -1, "target_box": [0.0, 0.0, 0.0, 0.0]}
+                    for i in range(len(pairs))]
+        batch = COLLATE["re"](examples)
+        scores = region_scores(self.model, batch.to(self.device)).cpu()
+        out = []
+        for row, (scored, n) in enumerate(zip(scores, batch.inputs.num_bbs, strict=True)):
+            probs = scored[: int(n)].softmax(-1)
+            order = probs.argsort(descending=True)[: min(top_k, len(probs))]
+            regions = [{"region": int(k), "box": batch.region_boxes[row, k].tolist(),
+                        "prob": float(probs[k])} for k in order]
+            out.append({"region": regions[0]["region"], "box": regions[0]["box"],
+                        "regions": regions})
+        return out
+
+
+def _ranked(names: list[str], probs: torch.Tensor, top_k: int, label: bool = False) -> dict:
+    """{"answers": top-k [{"answer", "score"}]} (+ SNLI-VE's "label" and "scores")."""
+    best = probs.topk(min(top_k, len(probs)))
+    out = {"answers": [{"answer": names[int(k)], "score": float(p)}
+                       for p, k in zip(best.values, best.indices, strict=True)]}
+    if label:
+        out = {"label": names[int(probs.argmax())],
+               "scores": {names[k]: float(p) for k, p in enumerate(probs)}, **out}
+    return out
+
+
+def _binary(p_true: float) -> dict:
+    return {"prediction": p_true > 0.5, "p_true": p_true,
+            "answers": sorted([{"answer": "True", "score": p_true},
+                               {"answer": "False", "score": 1.0 - p_true}],
+                              key=lambda a: -a["score"])}
+
+
+def _match(score: float) -> dict:
+    prob = float(torch.sigmoid(torch.tensor(score)))
+    return {"score": score, "sigmoid_score": prob,
+            "answers": [{"answer": "match", "score": prob}]}

@@ -90,6 +90,15 @@ class BertTokenizer:
     def tokenize(self, text: str) -> list[str]:
         return self._tok.encode(text, add_special_tokens=False).tokens
 
+    def unknown_words(self, text: str) -> list[str]:
+        """The words of `text` (as written) that the vocabulary can only read as [UNK], in
+        order, without repeats."""
+        enc = self._tok.encode(text, add_special_tokens=False)
+        words = [text[start:end] for tok, (start, end) in zip(enc.tokens, enc.offsets,
+                                                                strict=True)
+                 if tok == "[UNK]"]
+        return list(dict.fromkeys(words))
+
     def convert_ids_to_tokens(self, ids: list[int]) -> list[str]:
         return [self.ids_to_tokens[i] for i in ids]
 
