@@ -85,4 +85,4 @@ def test_predict_caption_equals_the_evaluation_captions(world, caption_run, caps
             {i: preds[name][i] for i in img_ids}
     assert main(["predict", "caption", "--checkpoint", str(caption_run), "--img-id",
                  img_ids[0], "--beam", "0"]) == 2
-    assert "beam size must be >= 1" in capsys.readouterr().err
+    assert "--beam must be >= 1" in capsys.readouterr().err

@@ -154,7 +154,7 @@ def test_predict_errors(runs, world, capsys):
     assert code == 2 and "re_output" in capsys.readouterr().err
     code = main(["predict", "nlvr2", "--checkpoint", str(runs["nlvr2"]), "--statement", "x",
                  "--img-id", rec["img_id"]])
-    assert code == 2 and "2 image id(s)" in capsys.readouterr().err
+    assert code == 2 and "img_ids: expected 2 images" in capsys.readouterr().err
     code = main(["predict", "vqa", "--checkpoint", str(runs["vqa"]), "--question", "x",
                  "--img-id", "no-such-image"])
     assert code == 2 and "no-such-image" in capsys.readouterr().err
@@ -211,4 +211,4 @@ def test_predict_from_a_raw_image_equals_predicting_from_the_store(runs, world, 
     Image.fromarray(pixels).save(other)
     assert main(["predict", "vqa", "--checkpoint", str(runs["vqa"]), "--question", "x",
                  "--image", str(other), "--extract-from", str(world)]) == 2
-    assert "holds no record 'not-in-the-world'; pass --boxes" in capsys.readouterr().err
+    assert "image 'not-in-the-world': this extractor pools given boxes" in capsys.readouterr().err

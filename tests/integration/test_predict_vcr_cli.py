@@ -71,4 +71,4 @@ def test_predict_vcr_errors_name_the_flag(vcr_run, world, capsys):
     assert "--objects" in capsys.readouterr().err
     three = args[:-2]  # only 3 rationales
     assert main(["predict", "vcr", "--checkpoint", str(vcr_run), *three]) == 2
-    assert "--rationale: give 4" in capsys.readouterr().err
+    assert "rationales: expected 4 non-empty strings" in capsys.readouterr().err

@@ -1,13 +1,14 @@
-"""`vlkit predict TASK --checkpoint C ...`: answer one example, print JSON.
+"""`vlkit predict TASK --checkpoint C ...`: answer one example (JSON on stdout) or a JSONL file.
 
     vlkit predict vqa --checkpoint RUN --question "what color is the circle ?" --img-id synth-000001
     vlkit predict nlvr2 --checkpoint RUN --statement "..." --img-id LEFT --img-id RIGHT
     vlkit predict ve --checkpoint RUN --hypothesis "the red circle is small ." --img-id ID
     vlkit predict itm --checkpoint RUN --caption "..." --img-id ID
     vlkit predict re --checkpoint RUN --expression "the small red circle" --img-id ID
-    vlkit predict vcr --checkpoint RUN --question "what color is the [2] ?" \
+    vlkit predict vcr --checkpoint RUN --question "what color is the [2] ?" \\
         --answer "[2] is red ." (x4) --rationale "..." (x4) --objects OBJ,OBJ,.. --img-id ID
     vlkit predict caption --checkpoint RUN --img-id ID [--beam N]   (a VLP captioning model)
+    vlkit predict vqa --checkpoint RUN --input questions.jsonl --output answers.jsonl
 
 Images are read from --img-store (default: the image stores the run was trained on), or
 extracted from raw image files with --image (repeatable), the way the run's image store was
@@ -16,9 +17,15 @@ given boxes: pass --boxes FILE per image, or take them from the store that holds
 id), or with the extractor named by --extractor/--weights (e.g. the BUTD Faster R-CNN that
 released UNITER / VL-BERT / VLP checkpoints were trained on):
 
-    vlkit predict vqa --checkpoint RUN --question "what color is the circle ?" --image photo.jpg
-    vlkit predict vqa --checkpoint uniter-vqa --question "what is she holding ?" \
+    vlkit predict vqa --checkpoint uniter-vqa --question "what is she holding ?" \\
         --image photo.jpg --extractor butd --weights frcnn-vg-finetuned.bin
+
+--input FILE.jsonl: one JSON object per line with `image` (a path, relative to the JSONL
+file's folder) or `img_id` (`images` / `img_ids` for nlvr2), the task's text field (question,
+statement, hypothesis, caption, expression; vcr: question, answers, rationales, objects) and
+optionally `boxes`. Results go to --output, one line per input line in order, each with its
+`line` number; a bad line gets {"line", "error", "field"} there and on stderr, and the other
+lines still run. Everything goes through `vlkit.pipeline` (vlkit/inference/pipeline.py).
 """
 
 from __future__ import annotations
@@ -48,70 +55,74 @@ HELP = {"vqa": "top-k answers with scores", "nlvr2": "True/False with P(True)",
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="answer one example with a fine-tuned model (JSON)",
-                       description="Run one example through a fine-tuned model.")
+    p = sub.add_parser("predict", help="answer examples with a fine-tuned model (JSON)",
+                       description="Run one example, or a JSONL file of them, through a "
+                                   "fine-tuned model.")
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
     for task, (flag, text_help, images) in TASKS.items():
         t = tasks.add_parser(task, help=HELP[task])
         t.add_argument("--checkpoint", required=True,
                        help="run directory, model folder or RUN/checkpoints/step_*.pt")
         if flag:
-            t.add_argument(flag, dest="text", required=True, help=text_help)
-        t.add_argument("--img-store", action="append", default=[],
-                       help="image store holding the image(s) (repeatable; default: the "
-                            "run's data.val_img or data.train_img)")
-        t.add_argument("--img-id", action="append", default=[],
-                       help="image id" + (" (twice: left, then right)" if images == 2 else
-                                          " (repeatable)" if task == "caption" else ""))
-        t.add_argument("--image", action="append", default=[],
-                       help="raw image file (JPEG/PNG) instead of --img-id; features are "
-                            "extracted like the run's image store (repeatable)")
-        t.add_argument("--boxes", action="append", default=[],
-                       help="JSON file of pixel boxes for the matching --image: a list of "
-                            "[x1, y1, x2, y2], or {image_id: [...]} as vlkit extract --boxes "
-                            "(default: the boxes of the store record with the image's id)")
-        t.add_argument("--extract-from", default="",
-                       help="image store (or synthetic world) whose extraction settings to "
-                            "use for --image (default: the run's first training image store)")
-        t.add_argument("--extractor", choices=ROUTES, default="",
-                       help="extract --image with this route and --weights instead of a "
-                            "store's recorded settings (butd: the BUTD Faster R-CNN)")
-        t.add_argument("--weights", default="", metavar="FILE",
-                       help="the --extractor's weights file (nothing is downloaded)")
+            t.add_argument(flag, dest="text", default=None, help=text_help)
+        _image_flags(t, task, images)
+        _batch_flags(t)
         if task == "caption":
             t.add_argument("--beam", type=int, default=None, metavar="N",
                            help="beam size (1: greedy; default: the run's task.beam_size)")
         else:
             t.add_argument("--top-k", type=int, default=5, help="answers / regions listed")
+            t.add_argument("--attention", action="store_true",
+                           help="add the attention [CLS] pays to each region, per layer and "
+                                "head (vqa, ve, itm, re)")
         if task == "vcr":
             _vcr_flags(t)
         t.set_defaults(func=run)
 
 
+def _image_flags(t: argparse.ArgumentParser, task: str, images: int) -> None:
+    t.add_argument("--img-store", action="append", default=[],
+                   help="image store holding the image(s) (repeatable; default: the run's "
+                        "data.val_img or data.train_img)")
+    t.add_argument("--img-id", action="append", default=[],
+                   help="image id" + (" (twice: left, then right)" if images == 2 else
+                                      " (repeatable)" if task == "caption" else ""))
+    t.add_argument("--image", action="append", default=[],
+                   help="raw image file (JPEG/PNG) instead of --img-id; features are "
+                        "extracted like the run's image store (repeatable)")
+    t.add_argument("--boxes", action="append", default=[],
+                   help="JSON file of pixel boxes for the matching --image: a list of "
+                        "[x1, y1, x2, y2], or {image_id: [...]} as vlkit extract --boxes "
+                        "(default: the boxes of the store record with the image's id)")
+    t.add_argument("--extract-from", default="",
+                   help="image store (or synthetic world) whose extraction settings to use "
+                        "for --image (default: the run's first training image store)")
+    t.add_argument("--extractor", choices=ROUTES, default="",
+                   help="extract --image with this route and --weights instead of a store's "
+                        "recorded settings (butd: the BUTD Faster R-CNN)")
+    t.add_argument("--weights", default="", metavar="FILE",
+                   help="the --extractor's weights file (nothing is downloaded)")
+
+
+def _batch_flags(t: argparse.ArgumentParser) -> None:
+    t.add_argument("--input", default=None, metavar="FILE.jsonl",
+                   help="predict every line of a JSONL file (see `vlkit predict --help`)")
+    t.add_argument("--output", default=None, metavar="OUT.jsonl",
+                   help="--input's results, one JSON line per input line")
+    t.add_argument("--batch-size", type=int, default=16, metavar="N",
+                   help="inputs per forward pass (default 16)")
+    t.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar (--input)")
+
+
 def _vcr_flags(t: argparse.ArgumentParser) -> None:
-    t.add_argument("--answer", action="append", required=True,
+    t.add_argument("--answer", action="append", default=[],
                    help="an answer choice (4 times, in order)")
-    t.add_argument("--rationale", action="append", required=True,
+    t.add_argument("--rationale", action="append", default=[],
                    help="a rationale choice (4 times, in order)")
     t.add_argument("--objects", default="",
                    help="comma-separated class names of the image's objects, which [i] "
                         "references index (the record's 'objects')")
-
-
-def resolve_images(args: argparse.Namespace, cfg) -> tuple[list, list[str]]:
-    """The example's image stores and ids: every image input is resolved here."""
-    from pathlib import Path
-
-    from vlkit.recipes import common
-    from vlkit.utils.errors import ConfigError
-
-    if bool(args.image) == bool(args.img_id):
-        raise ConfigError("give the image(s) either by --img-id or by --image, not both")
-    if args.image:
-        return [_extract_images(args, cfg)], [Path(p).stem for p in args.image]
-    names = [str(Path(n).resolve()) for n in args.img_store]  # relative to the shell, not data.root
-    return common.open_image_stores(cfg, names or cfg.data.val_img or cfg.data.train_img), \
-        list(args.img_id)
 
 
 def _read_boxes(path: Path, image_id: str) -> list:
@@ -124,8 +135,9 @@ def _read_boxes(path: Path, image_id: str) -> list:
         raise ConfigError(f"--boxes {path}: cannot read a JSON list of boxes ({err})") from None
     if isinstance(boxes, dict):
         if image_id not in boxes:
+            more = ", ..." if len(boxes) > 5 else ""
             raise ConfigError(f"--boxes {path}: no entry for image '{image_id}' (has "
-                              f"{', '.join(sorted(boxes)[:5])}{', ...' if len(boxes) > 5 else ''})")
+                              f"{', '.join(sorted(boxes)[:5])}{more})")
         boxes = boxes[image_id]
     if not isinstance(boxes, list) or not all(isinstance(b, list) and len(b) == 4
                                               for b in boxes):
@@ -134,94 +146,101 @@ def _read_boxes(path: Path, image_id: str) -> list:
     return boxes
 
 
-def _store_boxes(image: Path, source: Path) -> list:
-    """Pixel boxes of the record in the image store at `source` (or a world's `img` store)
-    whose id is the image file's name: the synthetic world's PNGs and their store."""
-    from PIL import Image
-
-    from vlkit.data.stores.open import open_store
-    from vlkit.utils.errors import ConfigError, DataError
-
-    image_id = image.stem
-    for path in (source, source / "img"):
-        try:
-            store = open_store(path)
-        except DataError:
-            continue
-        if hasattr(store, "num_boxes") and image_id in store:
-            with Image.open(image) as img:
-                width, height = img.size
-            scale = [width, height, width, height]
-            print(f"vlkit predict: {image}: regions from the boxes of record '{image_id}' in "
-                  f"{path}", file=sys.stderr)
-            return [[float(v) * s for v, s in zip(box[:4], scale, strict=True)]
-                    for box in store.get(image_id).boxes]
-    raise ConfigError(f"--image {image}: the image store {source} was extracted from given "
-                      f"boxes and holds no record '{image_id}'; pass --boxes FILE (a JSON list "
-                      "of pixel [x1, y1, x2, y2] boxes, or {image_id: [...]})")
-
-
-def _extract_images(args: argparse.Namespace, cfg):
-    """--image files -> an in-memory image store, extracted like the run's image store."""
-    from vlkit.data.stores.memory import MemoryImageStore
-    from vlkit.extract.api import extractor_for, image_record
-    from vlkit.extract.options import ExtractOptions
-    from vlkit.recipes import common
+def _extractor(args: argparse.Namespace):
+    """What `vlkit.pipeline(extractor=...)` gets from the flags (None: the run's own)."""
     from vlkit.utils.errors import ConfigError
 
+    if args.weights and not args.extractor:
+        raise ConfigError("--weights goes with --extractor (e.g. --extractor butd)")
+    if args.extractor and args.extract_from:
+        raise ConfigError("give --extractor or --extract-from, not both")
+    if args.extractor:
+        return {"route": args.extractor, "weights": args.weights}
+    return args.extract_from or None
+
+
+def example_from_flags(args: argparse.Namespace) -> dict:
+    """The one input the command line describes, as a pipeline input dict."""
+    from vlkit.inference.inputs import NUM_IMAGES, TEXT_FIELDS
+    from vlkit.utils.errors import ConfigError
+
+    if bool(args.image) == bool(args.img_id):
+        raise ConfigError("give the image(s) either by --img-id or by --image, not both")
     if args.boxes and len(args.boxes) != len(args.image):
         raise ConfigError(f"--boxes: give one file per --image ({len(args.image)}), "
                           f"got {len(args.boxes)}")
-    images = [Path(p) for p in args.image]
-    if args.extractor:
-        extractor = extractor_for(ExtractOptions(route=args.extractor, weights=args.weights))
-        source = None
+    two = NUM_IMAGES.get(args.task, 1) > 1
+    item: dict = {}
+    if args.img_id:
+        item["img_ids" if two else "img_id"] = args.img_id if two else _one(args.img_id)
     else:
-        if args.weights:
-            raise ConfigError("--weights goes with --extractor (e.g. --extractor butd)")
-        if not (args.extract_from or cfg.data.train_img):
-            raise ConfigError("--image: the run names no image store; pass --extract-from "
-                              "STORE or --extractor ROUTE --weights FILE")
-        source = Path(args.extract_from or common.data_path(cfg, cfg.data.train_img[0]))
-        extractor = extractor_for(source)
-    boxes = [_read_boxes(Path(b), img.stem) for b, img in zip(args.boxes, images, strict=True)
-             ] if args.boxes else []
-    if not boxes and extractor.needs_boxes:
-        if source is None:
-            raise ConfigError(f"--extractor {args.extractor} pools given boxes: pass --boxes")
-        boxes = [_store_boxes(img, source) for img in images]
-    boxes = boxes or [None] * len(images)
-    records = [image_record(img, extractor, boxes=b) for img, b in zip(images, boxes,
-                                                                       strict=True)]
-    return MemoryImageStore(records, path=", ".join(args.image))
+        item["images" if two else "image"] = args.image if two else _one(args.image)
+        if args.boxes:
+            item["boxes"] = _read_boxes(Path(args.boxes[0]), Path(args.image[0]).stem)
+    name = TEXT_FIELDS[args.task]
+    if name is not None:
+        if args.text is None:
+            raise ConfigError(f"{TASKS[args.task][0]} is required (or --input FILE.jsonl)")
+        item[name] = args.text
+    if args.task == "vcr":
+        item |= {"answers": args.answer, "rationales": args.rationale,
+                 "objects": args.objects}
+    return item
+
+
+def _one(values: list[str]) -> str:
+    from vlkit.utils.errors import ConfigError
+
+    if len(values) != 1:
+        raise ConfigError(f"this task needs 1 image, got {len(values)}")
+    return values[0]
 
 
 def run(args: argparse.Namespace) -> int:
-    from vlkit.recipes.predict_one import PredictModel
+    from vlkit.inference.pipeline import Pipeline
+    from vlkit.utils.errors import ConfigError
 
+    if args.task == "caption" and args.beam is not None and args.beam < 1:
+        raise ConfigError(f"--beam must be >= 1, got {args.beam}")
+    if bool(args.input) != bool(args.output):
+        raise ConfigError("--input and --output go together")
+    pipe = Pipeline(args.task, args.checkpoint, extractor=_extractor(args), device=args.device,
+                    img_stores=[str(Path(s).resolve()) for s in args.img_store] or None)
+    options = {"beam_size": args.beam} if args.task == "caption" else \
+        {"top_k": args.top_k, "attention": args.attention}
+    if args.input:
+        from vlkit.cli.predict_file import predict_file
+
+        return predict_file(pipe, Path(args.input), Path(args.output), args.batch_size,
+                            not args.no_progress, options)
     if args.task == "caption":
-        return _caption(args)
-    predictor = PredictModel.load(args.checkpoint, args.task)
-    stores, img_ids = resolve_images(args, predictor.cfg)
-    if args.task == "vcr":
-        from vlkit.recipes.predict_vcr import predict_vcr
-
-        objects = [o.strip() for o in args.objects.split(",")] if args.objects else []
-        print(json.dumps(predict_vcr(predictor, args.text, args.answer, args.rationale,
-                                     objects, stores, img_ids), indent=2))
-        return 0
-    print(json.dumps(predictor.predict(args.text, stores, img_ids, args.top_k), indent=2))
+        return _caption(pipe, args, options)
+    result = pipe(example_from_flags(args), **options)
+    _warn_unknown(result)
+    print(json.dumps(result, indent=2))
     return 0
 
 
-def _caption(args: argparse.Namespace) -> int:
-    from vlkit.recipes.predict_caption import Captioner
-
-    captioner = Captioner.load(args.checkpoint)
-    stores, img_ids = resolve_images(args, captioner.cfg)
-    beam = captioner.options.beam_size if args.beam is None else args.beam
-    captions = captioner.caption(stores, img_ids, beam)
-    print(json.dumps({"task": "caption", "img_ids": img_ids, "beam_size": beam,
-                      "captions": [{"img_id": i, "caption": captions[i]} for i in img_ids]},
-                     indent=2))
+def _caption(pipe, args: argparse.Namespace, options: dict) -> int:
+    """Several --img-id / --image at once: one caption each, decoded as one batch."""
+    key, values = ("img_id", args.img_id) if args.img_id else ("image", args.image)
+    if not values:
+        raise _missing_images()
+    results = pipe([{key: v} for v in values], batch_size=len(values), **options)
+    beam = options["beam_size"] or pipe.model.options.beam_size
+    print(json.dumps({"task": "caption", "beam_size": beam, "captions": [
+        {"img_id": v if key == "img_id" else Path(v).stem, "caption": r["caption"],
+         "images": r["images"]} for v, r in zip(values, results, strict=True)]}, indent=2))
     return 0
+
+
+def _missing_images():
+    from vlkit.utils.errors import ConfigError
+
+    return ConfigError("give the image(s) by --img-id or by --image")
+
+
+def _warn_unknown(result: dict) -> None:
+    if result.get("unknown_words"):
+        print(f"vlkit predict: warning: read as [UNK] (not in the model's vocabulary): "
+              f"{', '.join(result['unknown_words'])}", file=sys.stderr)

@@ -81,11 +81,15 @@ def image_record(image: str | Path, extractor: Extractor, boxes: object = None,
                  image_id: str | None = None) -> ImageRecord:
     """The regions of one image file. boxes: (N, 4) pixel [x1, y1, x2, y2] (boxes route only).
     image_id defaults to the file name without its extension."""
-    pixels = load_pixels(image)
-    rid = image_id or Path(image).stem
+    return pixels_record(load_pixels(image), extractor, boxes, image_id or Path(image).stem)
+
+
+def pixels_record(pixels: np.ndarray, extractor: Extractor, boxes: object = None,
+                  image_id: str = "image") -> ImageRecord:
+    """The regions of (H, W, 3) uint8 pixels, rounded as `image_record`'s."""
     if boxes is not None:
         boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    rec = extractor.record(rid, pixels, boxes)
+    rec = extractor.record(image_id, pixels, boxes)
     soft = None if rec.soft_labels is None else rec.soft_labels.astype(STORE_DTYPE)
     return ImageRecord(rec.id, rec.feat.astype(STORE_DTYPE), rec.boxes, soft, rec.extras)
 
