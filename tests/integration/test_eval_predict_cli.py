@@ -12,26 +12,11 @@ import pytest
 from vlkit.cli.main import main
 from vlkit.data.stores.native_txt import NativeTextStore
 
-TINY = ["train.progress=false", "train.precision=fp32", "train.device=cpu",
-        "train.num_threads=1", "train.log_every=1", "train.warmup_steps=1", "train.val_every=100",
-        "train.ckpt_every=1000", "model.num_layers=1", "model.hidden_size=32",
-        "model.num_heads=2", "model.intermediate_size=64", "train.batch_size=4",
-        "train.total_steps=3", "data.train_limit=16"]
-# task -> (preset, predictions file suffix)
+# task -> (preset, predictions file suffix); the runs come from conftest's `runs` fixture
 TASKS = {"vqa": ("uniter-tiny-vqa", "json"), "nlvr2": ("uniter-tiny-nlvr2", "csv"),
          "ve": ("uniter-tiny-ve", "csv"), "itm": ("uniter-tiny-itm", "json"),
          "re": ("uniter-tiny-re", "json")}
 STORE = {"vqa": "vqa", "nlvr2": "nlvr2", "ve": "snli_ve", "itm": "caption", "re": "refer"}
-
-
-@pytest.fixture(scope="module")
-def runs(world, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("evalruns")
-    out = {}
-    for task, (preset, _) in TASKS.items():
-        out[task] = root / task
-        assert main(["train", preset, f"data.root={world}", f"out={out[task]}", *TINY]) == 0
-    return out
 
 
 def _metrics(run: Path) -> dict:
@@ -75,10 +60,10 @@ def test_eval_of_a_checkpoint_file_and_of_a_model_folder(runs, tmp_path):
         ["nlvr2_val.csv"]
 
 
-def test_eval_of_a_pretrained_model_zero_shot_retrieval(runs, world, tmp_path):
+def test_eval_of_a_pretrained_model_zero_shot_retrieval(runs, world, tmp_path, tiny):
     """A model without a rank head is evaluated as retrieval from its ITM head."""
     pre = tmp_path / "pre"
-    assert main(["train", "uniter-tiny-pretrain", f"data.root={world}", f"out={pre}", *TINY,
+    assert main(["train", "uniter-tiny-pretrain", f"data.root={world}", f"out={pre}", *tiny,
                  "train.total_steps=1"]) == 0
     out = tmp_path / "zs"
     assert main(["eval", str(pre), "recipe=itm", "data.val_txt=[txt/caption_val]",
