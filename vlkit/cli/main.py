@@ -25,6 +25,7 @@ COMMANDS = {
     "quickstart": "vlkit.cli.quickstart",
     "extract": "vlkit.cli.extract",
     "viz": "vlkit.cli.viz",
+    "serve": "vlkit.cli.serve",
 }
 
 

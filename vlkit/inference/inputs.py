@@ -4,6 +4,7 @@ An input is a dict (a JSONL line, an HTTP form, a Python call):
     image / images      a path, a PIL image or an (H, W, 3) uint8 array; a list for NLVR2
     img_id / img_ids    an image id in the model's image stores (instead of image/images)
     boxes               pixel [x1, y1, x2, y2] boxes for extractors that pool given boxes
+    filenames           names of in-memory images (an upload's file name), one per image
     <text field>        question (vqa, vcr), statement (nlvr2), hypothesis (ve),
                         caption (itm), expression (re); "text" works for any of them
     answers, rationales, objects   vcr only: 4 answers, 4 rationales, the objects' names
@@ -42,12 +43,14 @@ class RawImage:
 
     source: Any  # str | Path | PIL.Image.Image | np.ndarray
     boxes: list | None = None
+    filename: str = ""  # e.g. an upload's file name, when the source is not a path
 
     @property
     def name(self) -> str:
+        """The image's id-like name: its file name without the extension."""
         if isinstance(self.source, (str, Path)):
             return Path(self.source).stem
-        return "image"
+        return Path(self.filename).stem or "image"
 
 
 @dataclass
@@ -88,7 +91,9 @@ def _images(task: str, item: dict) -> list[RawImage | str]:
     boxes = item.get("boxes")
     if boxes is not None and not _is_box_list(boxes):
         raise InputError("boxes", "expected a list of [x1, y1, x2, y2] pixel boxes")
-    return [RawImage(_check_image(key, g), boxes) for g in given]
+    names = item.get("filenames") or [""] * need
+    return [RawImage(_check_image(key, g), boxes, str(n))
+            for g, n in zip(given, names, strict=False)]
 
 
 def _check_image(key: str, image: Any) -> Any:

@@ -130,7 +130,7 @@ class Pipeline:
         """Pixel boxes of the extraction store's record named like the image file (the
         synthetic world's PNGs and their store): the given-boxes extractors need boxes."""
         source = self._extraction_source()
-        if source is not None and isinstance(image.source, (str, Path)):
+        if source is not None and image.name:
             for path in (source, source / "img"):
                 try:
                     store = open_store(path)
