@@ -11,17 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient  # the dev extra installs the serve stack
 from PIL import Image
 
-pytest.importorskip("fastapi", reason='vlkit serve needs the serve extra: pip install -e ".[serve]"')
-from fastapi.testclient import TestClient  # noqa: E402
-
-import vlkit  # noqa: E402
-from vlkit.cli.main import main  # noqa: E402
-from vlkit.data.stores.native_txt import NativeTextStore  # noqa: E402
-from vlkit.serve.app import create_app  # noqa: E402
-from vlkit.serve.models import load_models  # noqa: E402
-from vlkit.serve.uploads import Limits  # noqa: E402
+import vlkit
+from vlkit.cli.main import main
+from vlkit.data.stores.native_txt import NativeTextStore
+from vlkit.serve.app import create_app
+from vlkit.serve.models import load_models
+from vlkit.serve.uploads import Limits
 
 
 def _record(world: Path, store: str, index: int = 0) -> dict:

@@ -1,8 +1,9 @@
 """Micro-batching: concurrent requests to one model are answered by one pipeline call.
 
-A worker takes the first waiting request, then keeps collecting until it holds `max_batch`
-requests or `max_wait_ms` have passed since the first, and runs them as one batch in a worker
-thread (torch releases the GIL, so the event loop keeps accepting requests meanwhile).
+A worker takes the first waiting request; if others queued up while the model was busy, it
+takes them at once (up to `max_batch`) and runs them; if the request arrived at an idle model,
+it waits up to `max_wait_ms` for companions. The batch runs in a worker thread (torch releases
+the GIL, so the event loop keeps accepting requests meanwhile).
 Requests with different options (top_k, attention, beam size) run as separate batches.
 `max_batch=1` answers one request at a time (no batching).
 """
@@ -47,7 +48,10 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while True:
             batch = [await self.queue.get()]
-            deadline = loop.time() + self.max_wait
+            backlog = not self.queue.empty()  # requests queued while the model was busy
+            while backlog and len(batch) < self.max_batch and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            deadline = loop.time() + (0.0 if backlog else self.max_wait)
             while len(batch) < self.max_batch:
                 timeout = deadline - loop.time()
                 if timeout <= 0:
