@@ -70,3 +70,32 @@ def test_two_rank_run_resumes_exactly_with_dropout(world, tmp_path):
     differ = [name for name in a if not torch.equal(a[name], b[name])]
     assert not differ, f"{len(differ)}/{len(a)} tensors differ after resume, e.g. {differ[:3]}"
     assert [r["step"] for r in _train_logs(split)] == [1, 2, 3, 4]
+
+
+def test_two_nodes_match_one_process_with_grad_accum(world, tmp_path):
+    """`torchrun --nnodes 2` with c10d rendezvous on 127.0.0.1 (two local "nodes", one rank
+    each, as two separate launches would run on two machines) == one process, grad_accum 2."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    single, nodes = tmp_path / "single", tmp_path / "nodes"
+    _train([sys.executable, "-m"], world, single, "train.grad_accum=2")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node",
+           "1", "--rdzv_backend", "c10d", "--rdzv_endpoint", f"127.0.0.1:{port}", "--rdzv_id",
+           "vlkit-test", "-m", "vlkit", "train", "uniter-tiny-vqa", f"data.root={world}",
+           f"out={nodes}", *TINY]
+    launches = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True, env=ENV) for _ in range(2)]
+    try:
+        outputs = [p.communicate(timeout=240)[0] for p in launches]
+    finally:
+        for p in launches:
+            p.kill()
+    assert [p.returncode for p in launches] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+    a, b = load_file(single / "model" / "model.safetensors"), load_file(nodes / "model" /
+                                                                        "model.safetensors")
+    worst = max((a[k] - b[k]).abs().max().item() for k in a)
+    assert worst < 1e-5, f"largest weight difference {worst:.3g}"
+    assert [r["step"] for r in _train_logs(nodes)] == [1, 2, 3]
