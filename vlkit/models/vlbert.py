@@ -28,7 +28,7 @@ from vlkit.models.encoder import EncoderOutput, transformer_stack
 from vlkit.models.heads import MlmHead, PredictionTransform
 from vlkit.models.init_weights import init_bert_weights
 from vlkit.models.vlbert_embeddings import ObjectEncoder, VisualLinguisticEmbeddings, whole_image
-from vlkit.modules import attention_bias
+from vlkit.modules import TokenPacking, attention_bias
 from vlkit.modules.transformer import Intermediate, Pooler
 
 HEADS = ("mlm", "mvrc", "vqa", "re", "vcr")
@@ -196,10 +196,14 @@ class VlBert(nn.Module):
                                          num_objs, txt_type_ids)  # (B, L, H), (B, L)
         bias = attention_bias(mask, hidden.dtype)
         attentions = None
+        packing = TokenPacking.of(mask) if self.cfg.pack_tokens else None
         if output_attentions:
             layers, attentions = self.vlbert.encoder.forward_with_attentions(hidden, bias)
-        else:
+        elif packing is None:
             layers = self.vlbert.encoder(hidden, bias)
+        else:  # token-wise layers over the real positions only; zeros at padding
+            packed = self.vlbert.encoder(packing.pack(hidden), bias, packing)  # layers x (N, H)
+            layers = [packing.unpack(x) for x in (packed if output_all_layers else packed[-1:])]
         sequence = layers[-1]
         regions = None
         if img_feat is not None:

@@ -6,6 +6,8 @@ LayerNorm, dropout) acts on each position independently, so it can run on the pa
 rows instead of all B * L: at UNITER's pre-training lengths that skips ~10% of the matrix
 products. Attention unpacks Q/K/V into the padded layout (zeros at padding, masked out by the
 attention bias) and packs its output again. Outputs at padding positions come back as zeros.
+All three families pack: UNITER and VLP through the shared encoder (VLP's block masks included),
+VL-BERT in its own forward; cached decoding and attention maps keep the padded path.
 """
 
 from __future__ import annotations
@@ -30,8 +32,15 @@ class TokenPacking:
 
     @classmethod
     def of(cls, mask: torch.Tensor) -> TokenPacking | None:
-        """A packing for `mask` (B, L), or None when there is nothing to pack: a full
-        (B, Lq, Lk) mask, or no padding at all."""
+        """A packing for an attention mask, or None when there is no padding to skip.
+
+        mask: (B, L) padding mask, or a full (B, Lq, Lk) mask (VLP's seq2seq / bidirectional
+        blocks), whose diagonal tells the real positions: every mask vlkit builds lets a real
+        position see itself and a padding position not (vlkit.data.vlp). Attention still
+        applies the full mask in the padded layout; only the token-wise layers are packed.
+        """
+        if mask.dim() == 3:
+            mask = mask.diagonal(dim1=1, dim2=2)  # (B, L)
         if mask.dim() != 2 or bool(mask.bool().all()):
             return None
         return cls(mask)

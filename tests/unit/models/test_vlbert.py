@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ def test_geometry_embedding_values_by_hand():
 
 def test_zero_gain_text_embedding_is_plain_bert_and_ignores_the_image():
     torch.manual_seed(0)
-    model = VlBert(TINY, heads=()).eval()
+    model = VlBert(replace(TINY, pack_tokens=False), heads=()).eval()  # hook sees (B, L, H)
     bert = TextEmbeddings(TINY).eval()
     bert.word_embeddings.weight.data.copy_(model.vlbert.word_embeddings.weight)
     bert.position_embeddings.weight.data.copy_(model.vlbert.position_embeddings.weight)
@@ -234,7 +235,7 @@ def test_zero_gain_embeddings_equal_transformers_bert_from_real_weights():
                       num_layers=raw["num_hidden_layers"], num_heads=raw["num_attention_heads"],
                       intermediate_size=raw["intermediate_size"], vocab_size=raw["vocab_size"],
                       max_position_embeddings=raw["max_position_embeddings"], type_vocab_size=3,
-                      img_dim=24, vlbert_geo_dim=4)
+                      img_dim=24, vlbert_geo_dim=4, pack_tokens=False)  # hook sees (B, L, H)
     model = VlBert(cfg, heads=()).eval()
     init_vlbert_from_bert(model, bert_dir)
     ref = transformers.BertModel.from_pretrained(str(bert_dir)).eval()

@@ -89,3 +89,73 @@ def test_all_layers_are_unpacked_when_asked():
     assert len(got) == len(want) == 2
     for a, b in zip(got, want, strict=True):
         torch.testing.assert_close(a[real], b[real], atol=1e-5, rtol=1e-5)
+
+
+def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+def test_vlp_block_masks_pack_to_the_padded_result():
+    """VLP's (B, L, L) seq2seq and bidirectional masks: packed == padded, with gradients."""
+    from vlkit.data.vlp import BI, S2S, vlp_masks
+    from vlkit.models.vlp import Vlp
+
+    torch.manual_seed(0)
+    cfg = dict(CFG, arch="vlp", img_label_dim=5, type_vocab_size=4)
+    padded = Vlp(ModelConfig(**cfg, pack_tokens=False)).train()
+    packed = Vlp(ModelConfig(**cfg)).train()
+    packed.load_state_dict(padded.state_dict())
+    batch = _batch()
+    batch["img_pos_feat"] = torch.rand(3, 4, 6 + 5)  # VLP: box6 ++ class probabilities
+    txt_lens, num_bbs = torch.tensor([5, 3, 4]), torch.tensor([4, 2, 3])
+    batch["attn_masks"] = vlp_masks(torch.tensor([S2S, BI, S2S]), txt_lens, num_bbs,
+                                    batch["gather_index"].shape[1])
+    assert TokenPacking.of(batch["attn_masks"]) is not None
+    real = batch["attn_masks"].diagonal(dim1=1, dim2=2).bool()
+    outs, grads = [], []
+    for model in (padded, packed):
+        out = model(**batch)
+        model.cls(out.sequence[real]).logsumexp(-1).sum().backward()
+        outs.append(out.sequence)
+        grads.append(_grads(model))
+    torch.testing.assert_close(outs[1][real], outs[0][real], atol=1e-5, rtol=1e-5)
+    assert not outs[1][~real].any()
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 20
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_vlbert_packs_to_the_padded_result():
+    from vlkit.models.vlbert import VlBert
+
+    torch.manual_seed(0)
+    cfg = dict(CFG, arch="vlbert", img_dim=12, type_vocab_size=3)
+    padded = VlBert(ModelConfig(**cfg, pack_tokens=False), heads=("mlm",)).train()
+    packed = VlBert(ModelConfig(**cfg), heads=("mlm",)).train()
+    packed.load_state_dict(padded.state_dict())
+    gen = torch.Generator().manual_seed(2)
+    txt_lens, num_bbs = torch.tensor([5, 3, 4]), torch.tensor([4, 2, 3])
+    ids = torch.randint(1, 60, (3, 5), generator=gen) * (torch.arange(5) < txt_lens[:, None])
+    batch = dict(input_ids=ids, txt_lens=txt_lens, img_feat=torch.randn(3, 4, 12, generator=gen),
+                 img_pos_feat=torch.rand(3, 4, 7, generator=gen), num_bbs=num_bbs)
+    outs, grads = [], []
+    for model in (padded, packed):
+        out = model(**batch)
+        (out.sequence.square().sum(-1) * _vlbert_real(out.sequence)).sum().backward()
+        outs.append(out)
+        grads.append(_grads(model))
+    real = _vlbert_real(outs[1].sequence).bool()
+    assert not real.all()
+    torch.testing.assert_close(outs[1].sequence[real], outs[0].sequence[real], atol=1e-5,
+                               rtol=1e-5)
+    torch.testing.assert_close(outs[1].pooled, outs[0].pooled, atol=1e-5, rtol=1e-5)
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 20
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def _vlbert_real(sequence: torch.Tensor) -> torch.Tensor:
+    """(B, L) 1 at VL-BERT's real positions: [CLS] text [SEP] [IMG]+regions [END] for the
+    lengths of `test_vlbert_packs_to_the_padded_result` (text 5/3/4, regions 4/2/3)."""
+    lengths = torch.tensor([5, 3, 4]) + 1 + torch.tensor([4, 2, 3]) + 1
+    return (torch.arange(sequence.shape[1])[None] < lengths[:, None]).float()
