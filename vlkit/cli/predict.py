@@ -14,6 +14,9 @@ made (`vlkit extract`'s recorded options, or the synthetic world's extractor, wh
 given boxes: pass --boxes FILE, a JSON list of [x1, y1, x2, y2] pixel boxes, per image):
 
     vlkit predict vqa --checkpoint RUN --question "what color is the circle ?" --image photo.jpg
+
+`key=value` overrides apply to the run's config; a model trained on a UNITER txt_db of
+bert-base-cased ids (which vlkit does not ship) needs `text.vocab=PATH/vocab.txt`.
 """
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="image store (or synthetic world) whose extraction settings to "
                             "use for --image (default: the run's first training image store)")
         t.add_argument("--top-k", type=int, default=5, help="answers / regions listed")
+        t.add_argument("overrides", nargs="*", metavar="key=value",
+                       help="run config overrides, e.g. text.vocab=PATH/vocab.txt (the "
+                            "vocabulary of a model trained on UNITER's bert-base-cased ids)")
         if task == "vcr":
             _vcr_flags(t)
         t.set_defaults(func=run)
@@ -129,7 +135,7 @@ def _extract_images(args: argparse.Namespace, cfg):
 def run(args: argparse.Namespace) -> int:
     from vlkit.recipes.predict_one import PredictModel
 
-    predictor = PredictModel.load(args.checkpoint, args.task)
+    predictor = PredictModel.load(args.checkpoint, args.task, args.overrides)
     stores, img_ids = resolve_images(args, predictor.cfg)
     if args.task == "vcr":
         from vlkit.recipes.predict_vcr import predict_vcr

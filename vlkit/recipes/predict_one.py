@@ -31,7 +31,8 @@ from vlkit.objectives.refer import region_scores
 from vlkit.objectives.vqa import vqa_logits
 from vlkit.recipes import common
 from vlkit.recipes.eval_run import find_source, load_config, load_eval_model
-from vlkit.text.tokenizer import get_tokenizer
+from vlkit.recipes.text_vocab import predict_tokenizer
+from vlkit.text.tokenizer import BertTokenizer
 from vlkit.utils.errors import CheckpointError, ConfigError
 
 # task -> (head module the model must have, number of images)
@@ -59,11 +60,14 @@ class MemoryTextStore:
 
 @dataclass
 class PredictModel:
-    """A saved model loaded for one task, with the run config it was trained with."""
+    """A saved model loaded for one task, with the run config it was trained with and the
+    tokenizer of its vocabulary (the run's text.vocab, or a `text.vocab=PATH` override that
+    must agree with it)."""
 
     task: str
     model: nn.Module
     cfg: RunConfig
+    tokenizer: BertTokenizer
 
     @classmethod
     def load(cls, source: str | Path, task: str, overrides: Sequence[str] = ()) -> PredictModel:
@@ -72,16 +76,20 @@ class PredictModel:
         found = find_source(source)
         sd = read_state_dict(found.weights)
         cfg = load_config(found, [f"recipe={task}", *overrides], sd)
+        recorded = load_config(found, [f"recipe={task}"], sd).text.vocab
+        tokenizer = predict_tokenizer(cfg, recorded)
         model = load_eval_model(cfg, sd)
         if not hasattr(model, TASKS[task][0]):
             raise CheckpointError(f"{found.weights}: no '{TASKS[task][0]}' head, so this model "
                                   f"cannot answer task '{task}'")
-        return cls(task, model.eval(), cfg)
+        return cls(task, model.eval(), cfg, tokenizer)
 
     def labels(self) -> list[str] | None:
         """Answer (VQA) or class (SNLI-VE) names from the run's training text store's meta."""
         try:
-            meta = common.open_text_store(self.cfg, self.cfg.data.train_txt).manifest["meta"]
+            meta = common.open_text_store(self.cfg, self.cfg.data.train_txt,
+                                          {"ve": "snli_ve"}.get(self.task, self.task)
+                                          ).manifest["meta"]
         except Exception:  # noqa: BLE001 - the run's stores may live on another machine
             return None
         names = meta.get("label2ans") if self.task == "vqa" else meta.get("label_names")
@@ -91,8 +99,7 @@ class PredictModel:
 
     def _store(self, text: str, img_ids: list[str], meta: dict | None = None
                ) -> MemoryTextStore:
-        tok = get_tokenizer(self.cfg.text.vocab, self.cfg.text.lowercase)
-        record = {"id": RECORD_ID, "text": text, "input_ids": tok.encode(text)}
+        record = {"id": RECORD_ID, "text": text, "input_ids": self.tokenizer.encode(text)}
         if len(img_ids) == 2:
             record["img_ids"] = list(img_ids)
         else:

@@ -62,8 +62,13 @@ class ImageLookup:
 
 
 def special_ids(txt_store: TextSource) -> tuple[int, int]:
-    """([CLS], [SEP]) ids of the vocabulary the text store was tokenised with."""
+    """([CLS], [SEP]) ids of the vocabulary the text store was tokenised with: the store's
+    own "special_ids" when it states them (a UNITER txt_db's meta.json), else its vocabulary's."""
     from vlkit.text.tokenizer import get_tokenizer
+
+    stated = txt_store.manifest.get("special_ids")
+    if stated:
+        return stated["cls"], stated["sep"]
 
     tok = get_tokenizer(txt_store.manifest.get("vocab", "bert-base-uncased"))
     return tok.cls_id, tok.sep_id
