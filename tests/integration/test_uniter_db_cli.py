@@ -1,0 +1,154 @@
+"""UNITER's released databases, read as they are, in the recipes: `vlkit train`, `vlkit eval`
+and `vlkit predict` on a txt_db + img_db (../shared/fixtures/uniter_db: written by UNITER's own
+prepro.py and convert_imgdir.py; the other tasks' txt_dbs are written here in UNITER's layout
+over the fixture's images, tests/uniter_db_helpers.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from uniter_db_helpers import (
+    FIXTURE_IMG,
+    FIXTURE_TXT,
+    copy_txt_db,
+    fixture_images,
+    write_txt_db,
+)
+
+from vlkit.cli.main import main
+from vlkit.data.stores.uniter_txt_db import UniterTextStore
+from vlkit.metrics.nlvr2 import nlvr2_metrics, read_nlvr2_predictions
+from vlkit.text.tokenizer import get_tokenizer
+
+TINY = ["train.progress=false", "train.precision=fp32", "train.log_every=1",
+        "model.num_layers=1", "model.hidden_size=32", "model.num_heads=2",
+        "model.intermediate_size=64", "train.batch_size=4", "train.total_steps=3",
+        "train.warmup_steps=1", "train.num_threads=1", "train.val_every=3",
+        "train.ckpt_every=3", "model.img_dim=2048", "model.img_label_dim=1601"]
+
+
+def _train(preset: str, run: Path, *extra: str) -> dict:
+    assert main(["train", preset, f"out={run}", *TINY, "data.test_txt=[]", *extra]) == 0
+    return json.loads((run / "final_metrics.json").read_text())
+
+
+def _train_steps(run: Path) -> list[int]:
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [r["step"] for r in rows if r["kind"] == "train"]
+
+
+def _predict(capsys, task: str, run: Path, flag: str, text: str, img_ids: list[str],
+             img_db: Path, *extra: str) -> tuple[int, dict | str]:
+    capsys.readouterr()
+    args = ["predict", task, "--checkpoint", str(run), flag, text, "--img-store", str(img_db)]
+    for img in img_ids:
+        args += ["--img-id", img]
+    rc = main([*args, *extra])
+    out = capsys.readouterr()
+    return rc, json.loads(out.out) if rc == 0 else out.err
+
+
+@pytest.fixture(scope="module")
+def nlvr2_db(fixtures_dir) -> tuple[Path, Path, list[str]]:
+    """(the fixture's txt_db, its img_db, ids of the records whose two images it holds)."""
+    txt, img = fixtures_dir / FIXTURE_TXT, fixtures_dir / FIXTURE_IMG
+    have = set(fixture_images(fixtures_dir))
+    store = UniterTextStore(txt)
+    covered = [rid for rid in store.ids() if set(store.txt2img[rid]) <= have]
+    assert len(covered) == 20 and covered[:18] == store.ids()[:18]
+    return txt, img, covered
+
+
+def test_nlvr2_trains_evaluates_predicts_on_uniter_dbs(nlvr2_db, tmp_path, capsys):
+    txt, img, covered = nlvr2_db
+    val = copy_txt_db(txt, tmp_path / "nlvr2_dev_covered.db", covered)
+    run = tmp_path / "run"
+    # the preset's synthetic-world vocabulary and sizes: the txt_db's meta.json replaces them
+    results = _train("uniter-tiny-nlvr2", run, f"data.train_txt=[{txt}]", "data.train_limit=18",
+                     f"data.train_img=[{img}]", f"data.val_txt=[{val}]")
+    assert _train_steps(run) == [1, 2, 3] and results["num_train_examples"] == 18
+    saved = yaml.safe_load((run / "model" / "config.yaml").read_text())
+    assert saved["text"]["vocab"] == "bert-base-uncased"
+    assert saved["model"]["vocab_size"] == 30522
+
+    assert main(["eval", str(run), f"out={tmp_path / 'eval'}"]) == 0
+    path = tmp_path / "eval" / "predictions" / "nlvr2_val.csv"
+    predictions = read_nlvr2_predictions(path)
+    assert sorted(predictions) == sorted(covered)
+    store = UniterTextStore(txt)
+    labels = {rid: store.get(rid)["target"] == 1 for rid in covered}
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["val"]["accuracy"] == pytest.approx(
+        nlvr2_metrics(labels, predictions)["accuracy"])
+
+    record = store.get(covered[0])
+    # the run recorded the fixture's tokenizer: predict encodes new text as prepro.py did
+    assert get_tokenizer("bert-base-uncased").encode(record["sentence"]) == record["input_ids"]
+    rc, out = _predict(capsys, "nlvr2", run, "--statement", record["sentence"],
+                       record["img_fname"], img)
+    assert rc == 0 and out["img_ids"] == record["img_fname"]
+    assert isinstance(out["prediction"], bool) and 0.0 < out["p_true"] < 1.0
+
+
+def covered_images(store: UniterTextStore, covered: list[str]) -> set[str]:
+    return {f for rid in covered for f in store.txt2img[rid]}
+
+
+def test_a_record_whose_image_is_missing_is_an_error(nlvr2_db, tmp_path, capsys):
+    txt, img, covered = nlvr2_db
+    store = UniterTextStore(txt)
+    rid = next(r for r in store.ids() if r not in covered)
+    missing = next(f for f in store.txt2img[rid] if f not in covered_images(store, covered))
+    capsys.readouterr()
+    rc = main(["train", "uniter-tiny-nlvr2", f"out={tmp_path / 'run'}", *TINY,
+               f"data.train_txt=[{txt}]", f"data.val_txt=[{txt}]", f"data.train_img=[{img}]"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert f"record '{rid}' names image '{missing}'" in err and str(txt) in err
+
+
+def _cased_vocab(path: Path) -> Path:
+    """A 28,996-line vocab.txt laid out like bert-base-cased's ([PAD] 0, [UNK] 100, [CLS] 101,
+    [SEP] 102, [MASK] 103, "!" 999, cased words after)."""
+    tokens = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]",
+                                                               "[MASK]"]
+    tokens += [f"[unused{i}]" for i in range(99, 99 + 999 - len(tokens))] + ["!"]
+    words = ["The", "the", "right", "image", "shows", "dog", "Two", "dogs", "."]
+    tokens += words + [f"w{i}" for i in range(28996 - len(tokens) - len(words))]
+    path.write_text("\n".join(tokens) + "\n")
+    return path
+
+
+def test_cased_ids_train_without_a_vocab_and_predict_only_with_theirs(nlvr2_db, tmp_path,
+                                                                      capsys):
+    txt, img, covered = nlvr2_db
+    store = UniterTextStore(txt)
+    records = {}
+    for rid in covered:
+        rec = store.get(rid)
+        rec.pop("id")
+        rec["input_ids"] = [1000 + t % 27996 for t in rec["input_ids"]]  # cased-vocabulary ids
+        records[rid] = rec
+    meta = {"bert": "bert-base-cased", "UNK": 100, "CLS": 101, "SEP": 102, "MASK": 103,
+            "v_range": [999, 28996]}
+    cased = write_txt_db(tmp_path / "nlvr2_cased.db", records, "nlvr", meta)
+    run = tmp_path / "run"
+    _train("uniter-tiny-nlvr2", run, f"data.train_txt=[{cased}]", f"data.val_txt=[{cased}]",
+           f"data.train_img=[{img}]", "train.total_steps=2", "train.val_every=2")
+    saved = yaml.safe_load((run / "model" / "config.yaml").read_text())
+    assert (saved["text"]["vocab"], saved["model"]["vocab_size"]) == ("bert-base-cased", 28996)
+
+    pair = store.txt2img[covered[0]]
+    rc, err = _predict(capsys, "nlvr2", run, "--statement", "Two dogs.", pair, img)
+    assert rc == 2 and "'bert-base-cased' (28,996 tokens)" in err
+    assert "text.vocab=PATH/vocab.txt" in err
+    rc, err = _predict(capsys, "nlvr2", run, "--statement", "Two dogs.", pair, img,
+                       "text.vocab=bert-base-uncased")
+    assert rc == 2 and "has 30,522 tokens" in err
+    vocab = _cased_vocab(tmp_path / "vocab.txt")
+    rc, out = _predict(capsys, "nlvr2", run, "--statement", "Two dogs.", pair, img,
+                       f"text.vocab={vocab}")
+    assert rc == 0 and isinstance(out["prediction"], bool)
