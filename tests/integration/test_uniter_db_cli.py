@@ -152,3 +152,99 @@ def test_cased_ids_train_without_a_vocab_and_predict_only_with_theirs(nlvr2_db, 
     rc, out = _predict(capsys, "nlvr2", run, "--statement", "Two dogs.", pair, img,
                        f"text.vocab={vocab}")
     assert rc == 0 and isinstance(out["prediction"], bool)
+
+
+@pytest.fixture(scope="module")
+def captions(nlvr2_db) -> dict[str, dict]:
+    """One UNITER record per (covered NLVR2 sentence, image): 40 texts over the fixture's 20
+    images, fields `input_ids` and `img_fname` (a single file name) as in UNITER's txt_dbs."""
+    txt, _, covered = nlvr2_db
+    store = UniterTextStore(txt)
+    out = {}
+    for k, rid in enumerate(covered):
+        rec = store.get(rid)
+        for side, fname in enumerate(rec["img_fname"]):
+            out[str(1000 + 2 * k + side)] = {"input_ids": rec["input_ids"], "img_fname": fname}
+    return out
+
+
+def test_vqa_on_uniter_dbs(nlvr2_db, captions, tmp_path, capsys):
+    _, img, _ = nlvr2_db
+    answers = ["yes", "no", "two"]
+    records = {qid: {**rec, "question": "?", "target": {
+        "labels": [k % 3, (k + 1) % 3], "scores": [1.0, 0.3]}}
+        for k, (qid, rec) in enumerate(captions.items())}
+    (tmp_path / "ans2label.json").write_text(json.dumps({a: k for k, a in enumerate(answers)}))
+    db = write_txt_db(tmp_path / "vqa_devval.db", records)
+    run = tmp_path / "run"
+    results = _train("uniter-tiny-vqa", run, f"data.train_txt=[{db}]", f"data.val_txt=[{db}]",
+                     f"data.train_img=[{img}]")
+    assert _train_steps(run) == [1, 2, 3] and results["num_train_questions"] == 40
+    assert main(["eval", str(run), f"out={tmp_path / 'eval'}"]) == 0
+    written = json.loads((tmp_path / "eval" / "predictions" / "vqa_val.json").read_text())
+    assert sorted(p["question_id"] for p in written) == sorted(int(q) for q in records)
+    assert {p["answer"] for p in written} <= set(answers)
+    rc, out = _predict(capsys, "vqa", run, "--question", "is there a dog ?",
+                       [captions["1000"]["img_fname"]], img)
+    assert rc == 0 and [a["answer"] for a in out["answers"]] != []
+    assert {a["answer"] for a in out["answers"]} == set(answers)
+
+    (tmp_path / "ans2label.json").unlink()  # training needs the answer vocabulary
+    rc = main(["train", "uniter-tiny-vqa", f"out={tmp_path / 'run2'}", *TINY,
+               f"data.train_txt=[{db}]", f"data.val_txt=[{db}]", f"data.train_img=[{img}]"])
+    assert rc == 2 and "ans2label.json" in capsys.readouterr().err
+
+
+def test_ve_on_uniter_dbs(nlvr2_db, captions, tmp_path, capsys):
+    _, img, _ = nlvr2_db
+    records = {rid: {**rec, "target": {"labels": [k % 3], "scores": [1.0]}}
+               for k, (rid, rec) in enumerate(captions.items())}
+    db = write_txt_db(tmp_path / "ve_dev.db", records)
+    run = tmp_path / "run"
+    results = _train("uniter-tiny-ve", run, f"data.train_txt=[{db}]", f"data.val_txt=[{db}]",
+                     f"data.train_img=[{img}]")
+    assert _train_steps(run) == [1, 2, 3] and results["num_train_examples"] == 40
+    names = ("contradiction", "entailment", "neutral")  # UNITER's VE_IDX2ENT order
+    lines = (run / "predictions" / "ve_val.csv").read_text().splitlines()
+    assert lines[0] == "id,label" and sorted(line.split(",")[0] for line in lines[1:]) == \
+        sorted(records)
+    gold = {rid: names[rec["target"]["labels"][0]] for rid, rec in records.items()}
+    correct = sum(gold[rid] == name for rid, name in (line.split(",") for line in lines[1:]))
+    assert results["val"]["accuracy"] == pytest.approx(correct / len(records))
+    rc, out = _predict(capsys, "ve", run, "--hypothesis", "there is a dog .",
+                       [captions["1001"]["img_fname"]], img)
+    assert rc == 0 and out["label"] in names and set(out["scores"]) == set(names)
+
+
+def test_itm_retrieval_on_uniter_dbs(nlvr2_db, captions, tmp_path, capsys):
+    _, img, _ = nlvr2_db
+    db = write_txt_db(tmp_path / "itm_flickr_val.db", captions)
+    run = tmp_path / "run"
+    _train("uniter-tiny-itm", run, f"data.train_txt=[{db}]", f"data.val_txt=[{db}]",
+           f"data.train_img=[{img}]")
+    assert _train_steps(run) == [1, 2, 3]
+    rankings = json.loads((run / "predictions" / "itm_val.json").read_text())
+    assert sorted(rankings["txt2img"]) == sorted(captions)
+    assert set(rankings["img2txt"]) == {rec["img_fname"] for rec in captions.values()}
+    rc, out = _predict(capsys, "itm", run, "--caption", "a dog .",
+                       [captions["1000"]["img_fname"]], img)
+    assert rc == 0 and 0.0 < out["sigmoid_score"] < 1.0
+
+
+def test_pretrain_on_uniter_dbs(nlvr2_db, captions, tmp_path):
+    _, img, _ = nlvr2_db
+    db = write_txt_db(tmp_path / "pretrain_coco_val.db", captions)
+    run = tmp_path / "run"
+    _train("uniter-tiny-pretrain", run, f"data.train_txt=[{db}]", f"data.val_txt=[{db}]",
+           f"data.train_img=[{img}]", "data.tasks={mlm: 1, mrfr: 1, mrc-kl: 1, itm: 1}")
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if r["kind"] == "train"]
+    assert [r["step"] for r in train_rows] == [1, 2, 3]
+    assert any("mlm_loss" in r for r in rows)
+    # MLM masks with meta.json's [MASK] and draws random tokens from its v_range
+    from vlkit.config import load_config
+    from vlkit.recipes.loaders import mlm_masker
+
+    cfg = load_config(str(run / "config.yaml"))
+    masker = mlm_masker(cfg, [])
+    assert (masker.mask_id, masker.vocab_range) == (103, (999, 30522))

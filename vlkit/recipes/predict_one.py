@@ -137,9 +137,10 @@ class PredictModel:
         num = self.model.vqa_output[-1].out_features
         data = VqaDataset(pairs, num) if self.task == "vqa" else VeDataset(pairs)
         logits = vqa_logits(self.model, COLLATE["vqa"]([data[0]]))[0]
-        names = self.labels() or [str(k) for k in range(num)]
-        if self.task == "ve":
-            names = names if len(names) == num else list(data.label_names)
+        labels = self.labels()
+        names = labels or [str(k) for k in range(num)]
+        if self.task == "ve":  # the store's class names, else UNITER's order (VeDataset)
+            names = labels if labels and len(labels) == num else list(data.label_names)
             probs = logits.softmax(-1)
             return {"label": names[int(probs.argmax())],
                     "scores": {names[k]: float(p) for k, p in enumerate(probs)}}
