@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from uniter_db_helpers import (
     FIXTURE_IMG,
@@ -19,8 +20,11 @@ from uniter_db_helpers import (
 )
 
 from vlkit.cli.main import main
+from vlkit.data.stores.open import open_text_source
+from vlkit.data.stores.uniter_img_db import UniterImageStore
 from vlkit.data.stores.uniter_txt_db import UniterTextStore
 from vlkit.metrics.nlvr2 import nlvr2_metrics, read_nlvr2_predictions
+from vlkit.metrics.refer import pairwise_box_iou
 from vlkit.text.tokenizer import get_tokenizer
 
 TINY = ["train.progress=false", "train.precision=fp32", "train.log_every=1",
@@ -248,3 +252,46 @@ def test_pretrain_on_uniter_dbs(nlvr2_db, captions, tmp_path):
     cfg = load_config(str(run / "config.yaml"))
     masker = mlm_masker(cfg, [])
     assert (masker.mask_id, masker.vocab_range) == (103, (999, 30522))
+
+
+def test_re_on_uniter_dbs(nlvr2_db, captions, tmp_path, capsys):
+    """UNITER's re txt_db (prepro.py --task re): records sent_id, ref_id, ann_id, image_id,
+    bbox (x, y, w, h pixels), input_ids, img_fname; images.json lists each image's ann_ids in
+    the order of its gt img_db regions, and its width / height."""
+    _, img, _ = nlvr2_db
+    img_store = UniterImageStore(img / "feat_th0.2_max100_min10")
+    fnames = sorted({rec["img_fname"] for rec in captions.values()})
+    images, records, boxes = [], {}, {}
+    for image_id, fname in enumerate(fnames):
+        regions = img_store.get(fname).boxes
+        images.append({"id": image_id, "file_name": fname, "width": 640, "height": 480,
+                       "ann_ids": [100 * image_id + k for k in range(len(regions))]})
+        for k in (1, 2):  # two expressions per image, about regions 1 and 2
+            x1, y1, x2, y2 = (float(v) for v in regions[k, :4])
+            sent_id = 10 * image_id + k
+            records[str(sent_id)] = {
+                "sent_id": sent_id, "sent": "the dog", "ref_id": sent_id, "image_id": image_id,
+                "ann_id": 100 * image_id + k, "input_ids": [1996, 3899],
+                "bbox": [x1 * 640, y1 * 480, (x2 - x1) * 640, (y2 - y1) * 480],
+                "img_fname": fname}
+            boxes[sent_id] = [x1, y1, x2, y2]
+    db = write_txt_db(tmp_path / "re_refcoco_val.db", records, "re",
+                      side={"images": images, "refs": [], "annotations": [], "categories": []})
+    run = tmp_path / "run"
+    _train("uniter-tiny-re", run, f"data.train_txt=[{db}]", f"data.val_txt=[{db}]",
+           f"data.train_img=[{img}]")
+    assert _train_steps(run) == [1, 2, 3]
+    written = json.loads((run / "predictions" / "re_val.json").read_text())
+    assert sorted(p["id"] for p in written) == sorted(records)
+    # the target is the ann_id's region, its box the bbox normalised by images.json's size
+    view = open_text_source(db, "refer")
+    for rid, rec in records.items():
+        got = view.get(rid)
+        assert got["target_region"] == rec["ann_id"] % 100
+        assert got["target_box"] == pytest.approx(boxes[rec["sent_id"]], abs=1e-6)
+    iou = [float(pairwise_box_iou(torch.tensor([p["box"]]),
+                                  torch.tensor([boxes[int(p["id"])]]))[0, 0]) for p in written]
+    results = json.loads((run / "final_metrics.json").read_text())
+    assert results["val"]["accuracy"] == pytest.approx(sum(v >= 0.5 for v in iou) / len(iou))
+    rc, out = _predict(capsys, "re", run, "--expression", "the dog", [fnames[0]], img)
+    assert rc == 0 and 0 <= out["region"] < img_store.num_boxes(fnames[0])
