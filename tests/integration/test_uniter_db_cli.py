@@ -20,6 +20,7 @@ from uniter_db_helpers import (
 )
 
 from vlkit.cli.main import main
+from vlkit.data.datasets.pair import ImageLookup
 from vlkit.data.stores.open import open_text_source
 from vlkit.data.stores.uniter_img_db import UniterImageStore
 from vlkit.data.stores.uniter_txt_db import UniterTextStore
@@ -295,3 +296,52 @@ def test_re_on_uniter_dbs(nlvr2_db, captions, tmp_path, capsys):
     assert results["val"]["accuracy"] == pytest.approx(sum(v >= 0.5 for v in iou) / len(iou))
     rc, out = _predict(capsys, "re", run, "--expression", "the dog", [fnames[0]], img)
     assert rc == 0 and 0 <= out["region"] < img_store.num_boxes(fnames[0])
+
+
+def test_vcr_on_uniter_dbs(nlvr2_db, tmp_path, capsys):
+    """UNITER's vcr txt_db: input_ids (question), input_ids_as / input_ids_rs (4 answers / 4
+    rationales), qa_target, qar_target, img_fname [gt, det]: the regions are the gt img_db's
+    then the det img_db's (here the fixture's two variants), as UNITER concatenates them."""
+    txt, img, covered = nlvr2_db
+    store = UniterTextStore(txt)
+    gt_db, det_db = img / "feat_th0.2_max100_min10", img / "feat_th0.2_max100_min10_compressed"
+    records = {}
+    for k, rid in enumerate(covered):
+        ids = store.get(rid)["input_ids"]
+        records[f"val-{k}"] = {
+            "input_ids": ids[:6], "input_ids_as": [ids[a:a + 4] for a in range(4)],
+            "input_ids_rs": [ids[r + 4:r + 9] for r in range(4)], "qa_target": k % 4,
+            "qar_target": (k + 1) % 4, "img_fname": store.txt2img[rid]}
+    db = write_txt_db(tmp_path / "vcr_val.db", records)
+    run = tmp_path / "run"
+    results = _train("uniter-tiny-vcr", run, f"data.train_txt=[{db}]", f"data.val_txt=[{db}]",
+                     f"data.train_img=[{gt_db},{det_db}]")
+    assert _train_steps(run) == [1, 2, 3] and results["num_train_examples"] == 2 * len(records)
+    lines = (run / "predictions" / "vcr_val.csv").read_text().splitlines()
+    assert sorted(line.split(",")[0] for line in lines[1:]) == sorted(records)
+    assert set(results["val"]) >= {"q2a", "qa2r", "q2ar"}
+
+    view = open_text_source(db, "vcr")
+    first = view.get("val-0")
+    gt, det = store.txt2img[covered[0]]
+    assert first["img_id"] == f"{gt}+{det}" and first["answer_label"] == 0
+    joined = ImageLookup([UniterImageStore(gt_db), UniterImageStore(det_db)], db)
+    regions = joined.store(first["img_id"]).get(first["img_id"])
+    gt_regions = UniterImageStore(gt_db).get(gt)
+    assert regions.feat.shape[0] == gt_regions.num_boxes + UniterImageStore(det_db).num_boxes(det)
+    assert (regions.boxes[:gt_regions.num_boxes] == gt_regions.boxes).all()
+
+    capsys.readouterr()
+    args = ["predict", "vcr", "--checkpoint", str(run), "--question", "what is it ?",
+            "--img-store", str(gt_db), "--img-store", str(det_db), "--img-id", first["img_id"]]
+    for k in range(4):
+        args += ["--answer", f"a dog {k} .", "--rationale", f"it is {k} ."]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["answer"] in range(4) and len(out["rationale_probs"]) == 4
+
+    # UNITER's second-stage pre-training reads the same txt_db (pretrain_vcr.py)
+    pre = tmp_path / "pretrain"
+    _train("uniter-tiny-vcr-pretrain", pre, f"data.train_txt=[{db}]", f"data.val_txt=[{db}]",
+           f"data.train_img=[{gt_db},{det_db}]")
+    assert _train_steps(pre) == [1, 2, 3]

@@ -13,8 +13,10 @@ UNITER field (as its data/*.py read them) -> vlkit record field, per vlkit task:
     refer    img_fname -> "img_id"; ann_id's position in images.json's ann_ids of image_id
              -> "target_region"; bbox [x, y, w, h] pixels / images.json width, height
              -> "target_box" [x1, y1, x2, y2] normalised (the boxes of UNITER's img_db)
-    vcr      img_fname [gt, det] -> "img_id" gt (the gt img_db's regions, the annotation's
-             objects in order); input_ids -> "question_ids"; input_ids_as / input_ids_rs
+    vcr      img_fname [gt, det] -> "img_id" "gt+det": the gt img_db's regions (the
+             annotation's objects, in order) then the det img_db's, as UNITER concatenates
+             them (vlkit.data.datasets.pair.JoinedImage; both img_dbs in data.train_img);
+             input_ids -> "question_ids"; input_ids_as / input_ids_rs
              -> "answer_ids" / "rationale_ids"; qa_target / qar_target -> "answer_label" /
              "rationale_label" (-1 when absent)
 Image names are kept as they are (with ".npz"): UNITER's img_db keys carry the suffix too.
@@ -26,6 +28,7 @@ from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any
 
+from vlkit.data.records import JOIN
 from vlkit.data.stores.uniter_txt_db import _TASK_NAMES, UniterTextStore, _load_json
 from vlkit.utils.errors import DataError
 
@@ -161,8 +164,8 @@ def _refer(view: UniterTaskView, raw: dict, where: str) -> dict:
 
 def _vcr(view: UniterTaskView, raw: dict, where: str) -> dict:
     fnames = _field(raw, "img_fname", where)
-    gt = fnames[0] if isinstance(fnames, list | tuple) else fnames
-    return {"img_id": str(gt), "question_ids": _ids(raw, "input_ids", where),
+    fnames = [fnames] if isinstance(fnames, str) else [f for f in fnames if f]
+    return {"img_id": JOIN.join(fnames), "question_ids": _ids(raw, "input_ids", where),
             "answer_ids": [[int(t) for t in a] for a in _field(raw, "input_ids_as", where)],
             "rationale_ids": [[int(t) for t in r] for r in _field(raw, "input_ids_rs", where)],
             "answer_label": _label(raw.get("qa_target")),
