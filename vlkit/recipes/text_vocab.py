@@ -23,13 +23,16 @@ log = logging.getLogger(__name__)
 
 def store_vocab(cfg: RunConfig) -> dict[str, Any] | None:
     """The manifest of the run's first training (else validation) text store when that is a
-    UNITER txt_db (read from its meta.json only), else None."""
+    UNITER txt_db whose meta.json states its vocabulary (size, special ids), else None."""
     from vlkit.data.stores.uniter_txt_db import UniterTextStore, is_uniter_txt_db
     from vlkit.recipes.common import data_path
 
     names = cfg.data.train_txt or cfg.data.val_txt
     path = data_path(cfg, names[0]) if names else None
-    return UniterTextStore(path).manifest if path and is_uniter_txt_db(path) else None
+    if not (path and is_uniter_txt_db(path)):
+        return None
+    manifest = UniterTextStore(path).manifest
+    return manifest if "vocab_size" in manifest else None
 
 
 def disagreement(vocab: str, lowercase: bool | None, spec: dict[str, Any]) -> str | None:

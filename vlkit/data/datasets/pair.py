@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
 import torch
 
 from vlkit.data.records import JOIN, ImageRecord
@@ -57,8 +58,6 @@ class JoinedImage:
         return sum(store.num_boxes(part) for store, part in self.parts)
 
     def get(self, image_id: str) -> ImageRecord:
-        import numpy as np
-
         recs = [store.get(part) for store, part in self.parts]
         soft = [r.soft_labels for r in recs]
         joined_soft = None

@@ -29,7 +29,7 @@ from functools import cached_property
 from typing import Any
 
 from vlkit.data.records import JOIN
-from vlkit.data.stores.uniter_txt_db import _TASK_NAMES, UniterTextStore, _load_json
+from vlkit.data.stores.uniter_txt_db import UniterTextStore
 from vlkit.utils.errors import DataError
 
 
@@ -41,7 +41,7 @@ class UniterTaskView:
     """
 
     def __init__(self, store: UniterTextStore, task: str | None = None):
-        declared = _TASK_NAMES.get(str(store.meta.get("task") or ""))
+        declared = store.declared_task
         task = task or store.task
         if task not in CONVERTERS:
             raise DataError(f"{store.path}: cannot tell which task this UNITER txt_db holds "
@@ -83,11 +83,10 @@ class UniterTaskView:
     @cached_property
     def images(self) -> dict[Any, dict]:
         """images.json of a referring-expression txt_db: image_id -> {ann_ids, width, ...}."""
-        path = self.path / "images.json"
-        if not path.is_file():
+        if not (self.path / "images.json").is_file():
             raise DataError(f"{self.path}: a UNITER re txt_db needs images.json (prepro.py "
                             "--task re writes it beside data.mdb)")
-        return {img["id"]: img for img in _load_json(path)}
+        return {img["id"]: img for img in self.store.side_file("images.json")}
 
 
 def _field(raw: dict, name: str, where: str) -> Any:

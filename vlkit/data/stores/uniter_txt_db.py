@@ -107,19 +107,32 @@ class UniterTextStore:
     @property
     def manifest(self) -> dict[str, Any]:
         """What datasets read from any text store, derived from meta.json: task, vocabulary
-        name and size, special ids, UNITER's random-token range (v_range) and whether
-        prepro.py lower-cased ("uncased" in the tokenizer name); "meta" adds the answer
-        vocabulary of a VQA txt_db (an ans2label.json in or beside the folder)."""
+        name, whether prepro.py lower-cased ("uncased" in the tokenizer name) and, when
+        meta.json gives them, the vocabulary size, special ids and UNITER's random-token
+        range (v_range); "meta" adds the answer vocabulary of a VQA txt_db (an
+        ans2label.json in or beside the folder)."""
         if self._manifest is None:
             name = vocab_name(self.meta)
-            v_range = self.meta.get("v_range") or [999, self.vocab_size]
+            manifest = {"format": "uniter-txt_db", "task": self.task, "vocab": name,
+                        "lowercase": "uncased" in name, "meta": self._task_meta()}
             specials = {k.lower(): int(self.meta[k]) for k in ("CLS", "SEP", "MASK", "UNK")
                         if k in self.meta}
-            self._manifest = {"format": "uniter-txt_db", "task": self.task, "vocab": name,
-                              "vocab_size": self.vocab_size, "special_ids": specials,
-                              "random_range": [int(v) for v in v_range],
-                              "lowercase": "uncased" in name, "meta": self._task_meta()}
+            size = self.vocab_size
+            if size is not None and {"cls", "sep", "mask"} <= specials.keys():
+                v_range = self.meta.get("v_range") or [999, size]
+                manifest.update(vocab_size=size, special_ids=specials,
+                                random_range=[int(v) for v in v_range])
+            self._manifest = manifest
         return self._manifest
+
+    @property
+    def declared_task(self) -> str | None:
+        """vlkit task name of meta.json's "task", when it has a known one (no guessing)."""
+        return _TASK_NAMES.get(str(self.meta.get("task") or ""))
+
+    def side_file(self, name: str) -> Any:
+        """A JSON file beside data.mdb (images.json, refs.json, ...); DataError when absent."""
+        return _load_json(self.path / name)
 
     def _task_meta(self) -> dict[str, Any]:
         meta = dict(self.meta)
