@@ -236,7 +236,7 @@ def test_itm_retrieval_on_uniter_dbs(nlvr2_db, captions, tmp_path, capsys):
     assert rc == 0 and 0.0 < out["sigmoid_score"] < 1.0
 
 
-def test_pretrain_on_uniter_dbs(nlvr2_db, captions, tmp_path):
+def test_pretrain_on_uniter_dbs(nlvr2_db, captions, tmp_path, capsys):
     _, img, _ = nlvr2_db
     db = write_txt_db(tmp_path / "pretrain_coco_val.db", captions)
     run = tmp_path / "run"
@@ -253,6 +253,12 @@ def test_pretrain_on_uniter_dbs(nlvr2_db, captions, tmp_path):
     cfg = load_config(str(run / "config.yaml"))
     masker = mlm_masker(cfg, [])
     assert (masker.mask_id, masker.vocab_range) == (103, (999, 30522))
+
+    # the img_db's 1601 soft-label classes are checked before any MRC loss sees them
+    rc = main(["train", "uniter-tiny-pretrain", f"out={tmp_path / 'run2'}", *TINY,
+               f"data.train_txt=[{db}]", "data.val_txt=[]", f"data.train_img=[{img}]",
+               "model.img_label_dim=7"])
+    assert rc == 2 and "set model.img_label_dim=1601" in capsys.readouterr().err
 
 
 def test_re_on_uniter_dbs(nlvr2_db, captions, tmp_path, capsys):

@@ -140,6 +140,14 @@ def check_dims(cfg: RunConfig, img_store, label_dim: int | None) -> None:
                           f"set model.img_label_dim={label_dim}")
 
 
+def store_label_dim(img_store) -> int | None:
+    """Soft-label classes of an image store's regions (read from its first image; a UNITER
+    img_db: 1601), None when it has none."""
+    ids = img_store.ids()
+    soft = img_store.get(ids[0]).soft_labels if ids else None
+    return None if soft is None else int(soft.shape[1])
+
+
 def write_results(ctx: RunContext, results: dict) -> None:
     if ctx.dist.is_main:
         atomic_write_json(ctx.run_dir / "final_metrics.json", results)

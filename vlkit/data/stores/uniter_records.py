@@ -47,7 +47,9 @@ class UniterTaskView:
             raise DataError(f"{store.path}: cannot tell which task this UNITER txt_db holds "
                             f"(meta.json task {store.meta.get('task')!r}, folder name "
                             f"'{store.path.name}'); vlkit reads UNITER txt_dbs for "
-                            f"{', '.join(CONVERTERS)}")
+                            f"{', '.join(CONVERTERS)}: name the folder as UNITER's releases "
+                            "(nlvr2_*, vqa_*, ve_*, itm_* / pretrain_*, re_*, vcr_*) or "
+                            "set \"task\" in meta.json")
         if declared and declared != task:
             raise DataError(f"{store.path}: meta.json says task '{store.meta['task']}' "
                             f"({declared}), expected a {task} txt_db")
