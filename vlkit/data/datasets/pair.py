@@ -87,8 +87,11 @@ class ImageLookup:
                 return self._join(img_id, rid)
             if idx is None:
                 paths = ", ".join(str(s.path) for s in self.stores)
+                hint = (f" (they hold '{img_id}.npz': UNITER's img_db keys are file names)"
+                        if any(f"{img_id}.npz" in s for s in self.stores) else "")
                 raise DataError(f"{self.txt_path}: record '{rid}' names image "
-                                f"'{img_id}', which is in none of the image stores ({paths})")
+                                f"'{img_id}', which is in none of the image stores "
+                                f"({paths}){hint}")
             self._store_of[img_id] = idx
         return self.stores[idx]
 

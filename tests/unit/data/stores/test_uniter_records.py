@@ -91,3 +91,5 @@ def test_a_joined_image_id_reads_its_parts_regions_in_order():
     assert rec.feat[:, 0].tolist() == [1, 1, 2, 2, 2] and rec.soft_labels.shape == (5, 3)
     with pytest.raises(DataError, match="record 'v-0' names image 'nope.npz'"):
         lookup.store("gt.npz+nope.npz", "v-0")
+    with pytest.raises(DataError, match="they hold 'gt.npz'"):
+        lookup.store("gt", "input")
