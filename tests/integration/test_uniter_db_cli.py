@@ -98,15 +98,11 @@ def test_nlvr2_trains_evaluates_predicts_on_uniter_dbs(nlvr2_db, tmp_path, capsy
     assert isinstance(out["prediction"], bool) and 0.0 < out["p_true"] < 1.0
 
 
-def covered_images(store: UniterTextStore, covered: list[str]) -> set[str]:
-    return {f for rid in covered for f in store.txt2img[rid]}
-
-
-def test_a_record_whose_image_is_missing_is_an_error(nlvr2_db, tmp_path, capsys):
+def test_a_record_whose_image_is_missing_is_an_error(nlvr2_db, fixtures_dir, tmp_path, capsys):
     txt, img, covered = nlvr2_db
     store = UniterTextStore(txt)
     rid = next(r for r in store.ids() if r not in covered)
-    missing = next(f for f in store.txt2img[rid] if f not in covered_images(store, covered))
+    missing = next(f for f in store.txt2img[rid] if f not in fixture_images(fixtures_dir))
     capsys.readouterr()
     rc = main(["train", "uniter-tiny-nlvr2", f"out={tmp_path / 'run'}", *TINY,
                f"data.train_txt=[{txt}]", f"data.val_txt=[{txt}]", f"data.train_img=[{img}]"])
