@@ -26,6 +26,9 @@ statement, hypothesis, caption, expression; vcr: question, answers, rationales, 
 optionally `boxes`. Results go to --output, one line per input line in order, each with its
 `line` number; a bad line gets {"line", "error", "field"} there and on stderr, and the other
 lines still run. Everything goes through `vlkit.pipeline` (vlkit/inference/pipeline.py).
+
+`key=value` overrides apply to the run's config; a model trained on a UNITER txt_db of
+bert-base-cased ids (which vlkit does not ship) needs `text.vocab=PATH/vocab.txt`.
 """
 
 from __future__ import annotations
@@ -77,6 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                 "head (vqa, ve, itm, re)")
         if task == "vcr":
             _vcr_flags(t)
+        t.add_argument("overrides", nargs="*", metavar="key=value",
+                       help="run config overrides, e.g. text.vocab=PATH/vocab.txt (the "
+                            "vocabulary of a model trained on UNITER's bert-base-cased ids)")
         t.set_defaults(func=run)
 
 
@@ -205,7 +211,8 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.input) != bool(args.output):
         raise ConfigError("--input and --output go together")
     pipe = Pipeline(args.task, args.checkpoint, extractor=_extractor(args), device=args.device,
-                    img_stores=[str(Path(s).resolve()) for s in args.img_store] or None)
+                    img_stores=[str(Path(s).resolve()) for s in args.img_store] or None,
+                    overrides=args.overrides)
     options = {"beam_size": args.beam} if args.task == "caption" else \
         {"top_k": args.top_k, "attention": args.attention}
     if args.input:

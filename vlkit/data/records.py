@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# An image id "a+b" that no store holds as such names the regions of a followed by those of b
+# (vlkit.data.datasets.pair.JoinedImage; UNITER's VCR reads a gt and a detected img_db so).
+JOIN = "+"
+
 
 @dataclass
 class ImageRecord:

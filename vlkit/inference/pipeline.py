@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vlkit.data.datasets.pair import ImageLookup
 from vlkit.data.records import ImageRecord
 from vlkit.data.stores.memory import MemoryImageStore
 from vlkit.data.stores.open import open_store
@@ -55,7 +56,8 @@ class Pipeline:
     """One task of one saved model; load once, call many times. See the module docstring."""
 
     def __init__(self, task: str, checkpoint: str | Path, *, extractor: Any = None,
-                 device: str | torch.device = "auto", img_stores: Iterable | None = None):
+                 device: str | torch.device = "auto", img_stores: Iterable | None = None,
+                 overrides: Iterable[str] = ()):
         from vlkit.recipes.predict_caption import Captioner
         from vlkit.recipes.predict_one import PredictModel
 
@@ -67,7 +69,7 @@ class Pipeline:
         if task == "caption":
             self.model = Captioner.load(checkpoint, self.device)
         else:
-            self.model = PredictModel.load(checkpoint, task, device=self.device)
+            self.model = PredictModel.load(checkpoint, task, list(overrides), device=self.device)
         self.cfg = self.model.cfg
         self._extractor_spec = extractor
         self._extractor: Extractor | None = None
@@ -150,10 +152,10 @@ class Pipeline:
         ids, described = [], []
         for j, image in enumerate(example.images):
             if isinstance(image, str):
-                if not any(image in store for store in self.image_stores):
-                    paths = ", ".join(str(s.path) for s in self.image_stores)
-                    raise InputError("img_id", f"no image '{image}' in the model's image "
-                                     f"stores ({paths})")
+                try:  # the datasets' lookup: also "gt+det" ids (UNITER's VCR) and .npz hints
+                    ImageLookup(self.image_stores, "<input>").store(image, f"#{position}")
+                except DataError as err:
+                    raise InputError("img_id", str(err)) from None
                 ids.append(image)
                 described.append({"img_id": image})
                 continue
@@ -247,8 +249,9 @@ class Pipeline:
                   stores: list) -> dict:
         tok = self.model.tokenizer if self.task != "caption" else None
         images = []
+        lookup = ImageLookup(stores, "<input>")
         for img_id, about in zip(ids, described, strict=True):
-            rec = next(s for s in stores if img_id in s).get(img_id)
+            rec = lookup.store(img_id).get(img_id)
             regions = [{"region": k, "box": [round(float(v), 5) for v in box[:4]]}
                        for k, box in enumerate(rec.boxes)]
             images.append({**about, "regions": regions})
@@ -280,11 +283,12 @@ class Pipeline:
 
 
 def pipeline(task: str, checkpoint: str | Path, *, extractor: Any = None,
-             device: str | torch.device = "auto", img_stores: Iterable | None = None
-             ) -> Pipeline:
-    """A `Pipeline` for `task` over the saved model at `checkpoint` (see the module doc)."""
+             device: str | torch.device = "auto", img_stores: Iterable | None = None,
+             overrides: Iterable[str] = ()) -> Pipeline:
+    """A `Pipeline` for `task` over the saved model at `checkpoint` (see the module doc);
+    `overrides`: run-config `key=value`s, e.g. "text.vocab=PATH/vocab.txt"."""
     return Pipeline(task, checkpoint, extractor=extractor, device=device,
-                    img_stores=img_stores)
+                    img_stores=img_stores, overrides=overrides)
 
 
 def _pixels(image: Any) -> np.ndarray:

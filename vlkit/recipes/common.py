@@ -15,7 +15,8 @@ import torch
 from vlkit.config import RunConfig, config_to_yaml
 from vlkit.data.stores.concat import ConcatTextStore
 from vlkit.data.stores.native_img import NativeImageStore
-from vlkit.data.stores.native_txt import NativeTextStore
+from vlkit.data.stores.open import open_text_source
+from vlkit.recipes.text_vocab import adopt_store_vocab, disagreement, how_to_pass
 from vlkit.text.tokenizer import resolve_vocab
 from vlkit.train.distributed import DistInfo, init_distributed
 from vlkit.train.precision import pick_device
@@ -39,7 +40,8 @@ def seed_everything(seed: int) -> None:
 
 
 def setup_run(cfg: RunConfig) -> RunContext:
-    """Threads, device, process group, seeds, and the run directory with config.yaml."""
+    """Threads, device, process group, seeds, the vocabulary a UNITER txt_db fixes
+    (text_vocab.adopt_store_vocab), and the run directory with config.yaml."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     threads = cfg.train.num_threads or (1 if world > 1 else 0)
     if threads:
@@ -47,6 +49,7 @@ def setup_run(cfg: RunConfig) -> RunContext:
     device = pick_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     dist = init_distributed(device)
     seed_everything(cfg.train.seed)
+    adopt_store_vocab(cfg)
     run_dir = Path(cfg.out)
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -74,14 +77,15 @@ def open_image_stores(cfg: RunConfig, names: list[str]) -> list:
     return [_open(data_path(cfg, n), NativeImageStore) for n in names]
 
 
-def open_text_store(cfg: RunConfig, names: str | list[str]):
-    """One text store, or several of the same task read as one."""
+def open_text_store(cfg: RunConfig, names: str | list[str], task: str | None = None):
+    """One text store, or several of the same task read as one. A UNITER txt_db is read as
+    `task`'s records (None: the task it declares; vlkit.data.stores.uniter_records)."""
     if isinstance(names, str):
         names = [names]
     if not names:
         raise ConfigError("no text store named: set data.train_txt / data.val_txt")
     paths = [data_path(cfg, n) for n in names]
-    stores = [_open(path, NativeTextStore) for path in paths]
+    stores = [open_text_source(path, task) for path in paths]
     for path, store in zip(paths, stores, strict=True):
         check_vocab(cfg, path, store)
     return stores[0] if len(stores) == 1 else ConcatTextStore(stores)
@@ -89,9 +93,17 @@ def open_text_store(cfg: RunConfig, names: str | list[str]):
 
 def check_vocab(cfg: RunConfig, path: Path, store) -> None:
     """A store's token ids are only meaningful with the vocabulary it was tokenised with (the
-    same file, by name or by path)."""
-    found = getattr(store, "manifest", {}).get("vocab")
+    same file, by name or by path; for a UNITER txt_db, the same size, special ids, casing)."""
+    manifest = getattr(store, "manifest", {})
+    found = manifest.get("vocab")
     if not found or found == cfg.text.vocab:
+        return
+    if "vocab_size" in manifest:  # the store states its vocabulary (UNITER's meta.json)
+        reason = disagreement(cfg.text.vocab, cfg.text.lowercase, manifest)
+        if reason:
+            raise ConfigError(f"{path}: holds token ids of {found} ({manifest['vocab_size']:,} "
+                              f"tokens), but text.vocab={cfg.text.vocab} disagrees ({reason}); "
+                              f"set text.vocab={how_to_pass(found)}")
         return
     try:
         same = resolve_vocab(found).read_bytes() == resolve_vocab(cfg.text.vocab).read_bytes()
@@ -126,6 +138,14 @@ def check_dims(cfg: RunConfig, img_store, label_dim: int | None) -> None:
         raise ConfigError(f"config key 'model.img_label_dim' is {cfg.model.img_label_dim} but "
                           f"image store {img_store.path} has {label_dim} soft-label classes; "
                           f"set model.img_label_dim={label_dim}")
+
+
+def store_label_dim(img_store) -> int | None:
+    """Soft-label classes of an image store's regions (read from its first image; a UNITER
+    img_db: 1601), None when it has none."""
+    ids = img_store.ids()
+    soft = img_store.get(ids[0]).soft_labels if ids else None
+    return None if soft is None else int(soft.shape[1])
 
 
 def write_results(ctx: RunContext, results: dict) -> None:

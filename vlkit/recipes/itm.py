@@ -73,7 +73,7 @@ def build_itm_model(cfg: RunConfig) -> nn.Module:
 
 
 def caption_pairs(cfg: RunConfig, names: list[str], img_stores, limit: int = 0) -> PairDataset:
-    store = common.open_text_store(cfg, names)
+    store = common.open_text_store(cfg, names, "caption")
     ids = store.ids()[:limit] if limit else None
     return PairDataset(store, img_stores, cfg.data.max_txt_len, ids=ids)
 

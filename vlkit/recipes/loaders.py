@@ -7,6 +7,7 @@ from vlkit.data.collate import COLLATE
 from vlkit.data.loader import BatchLoader
 from vlkit.data.masking import MlmMasker, MrmMasker, task_transform
 from vlkit.data.sampling import FixedBatchSampler, TokenBucketSampler
+from vlkit.recipes.text_vocab import store_vocab
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.train.distributed import DistInfo
 
@@ -23,8 +24,15 @@ def batch_sampler(cfg: RunConfig, dataset, dist: DistInfo, shuffle: bool = True,
 
 
 def mlm_masker(cfg: RunConfig, content_words: list[str]) -> MlmMasker:
-    tok = get_tokenizer(cfg.text.vocab, cfg.text.lowercase)
+    """MLM over the ids of `text.vocab`, or of the UNITER txt_db the run trains on: its
+    meta.json's [MASK]/[CLS]/[SEP] ids and random-token range v_range ([PAD] is 0 there)."""
     words = cfg.data.focus_words or content_words
+    spec = store_vocab(cfg)
+    if spec is not None and not words:
+        ids = spec["special_ids"]
+        return MlmMasker(ids["mask"], tuple(spec["random_range"]),
+                         protected_ids=(0, ids["cls"], ids["sep"]), mask_prob=cfg.data.mask_prob)
+    tok = get_tokenizer(cfg.text.vocab, cfg.text.lowercase)
     focus = sorted({i for w in words for i in tok.encode(w)}) if words else None
     return MlmMasker(tok.mask_id, tok.random_range,
                      protected_ids=(tok.pad_id, tok.cls_id, tok.sep_id),

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 def nlvr2_dataset(cfg: RunConfig, txt_names: list[str], img_stores, limit: int = 0
                   ) -> Nlvr2Dataset:
-    store = common.open_text_store(cfg, txt_names)
+    store = common.open_text_store(cfg, txt_names, "nlvr2")
     if getattr(store, "task", "nlvr2") != "nlvr2":
         raise ConfigError(f"text store {store.path} holds task '{store.task}', expected nlvr2")
     ids = store.ids()[:limit] if limit else None

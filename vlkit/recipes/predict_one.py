@@ -32,7 +32,8 @@ from vlkit.objectives.refer import region_scores
 from vlkit.objectives.vqa import vqa_logits
 from vlkit.recipes import common
 from vlkit.recipes.eval_run import find_source, load_config, load_eval_model
-from vlkit.text.tokenizer import get_tokenizer
+from vlkit.recipes.text_vocab import predict_tokenizer
+from vlkit.text.tokenizer import BertTokenizer
 from vlkit.utils.errors import CheckpointError, ConfigError
 
 # task -> (head module the model must have, number of images)
@@ -62,11 +63,14 @@ class MemoryTextStore:
 
 @dataclass
 class PredictModel:
-    """A saved model loaded for one task, with the run config it was trained with."""
+    """A saved model loaded for one task, with the run config it was trained with and the
+    tokenizer of its vocabulary (the run's text.vocab, or a `text.vocab=PATH` override that
+    must agree with it)."""
 
     task: str
     model: nn.Module
     cfg: RunConfig
+    tokenizer: BertTokenizer
 
     @classmethod
     def load(cls, source: str | Path, task: str, overrides: Sequence[str] = (),
@@ -76,25 +80,25 @@ class PredictModel:
         found = find_source(source)
         sd = read_state_dict(found.weights)
         cfg = load_config(found, [f"recipe={task}", *overrides], sd)
+        recorded = load_config(found, [f"recipe={task}"], sd).text.vocab
+        tokenizer = predict_tokenizer(cfg, recorded)
         model = load_eval_model(cfg, sd)
         if not hasattr(model, TASKS[task][0]):
             raise CheckpointError(f"{found.weights}: no '{TASKS[task][0]}' head, so this model "
                                   f"cannot answer task '{task}'")
-        return cls(task, model.eval().to(device), cfg)
+        return cls(task, model.eval().to(device), cfg, tokenizer)
 
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
     @cached_property
-    def tokenizer(self):
-        return get_tokenizer(self.cfg.text.vocab, self.cfg.text.lowercase)
-
-    @cached_property
     def label_names(self) -> list[str] | None:
         """Answer (VQA) or class (SNLI-VE) names from the run's training text store's meta."""
         try:
-            meta = common.open_text_store(self.cfg, self.cfg.data.train_txt).manifest["meta"]
+            meta = common.open_text_store(self.cfg, self.cfg.data.train_txt,
+                                          {"ve": "snli_ve"}.get(self.task, self.task)
+                                          ).manifest["meta"]
         except Exception:  # noqa: BLE001 - the run's stores may live on another machine
             return None
         names = meta.get("label2ans") if self.task == "vqa" else meta.get("label_names")
@@ -152,9 +156,10 @@ class PredictModel:
         data = VqaDataset(pairs, num) if self.task == "vqa" else VeDataset(pairs)
         batch = COLLATE["vqa"]([data[i] for i in range(len(data))]).to(self.device)
         logits = vqa_logits(self.model, batch).cpu()
-        names = self.labels() or [str(k) for k in range(num)]
-        if self.task == "ve":
-            names = names if len(names) == num else list(data.label_names)
+        labels = self.labels()
+        names = labels or [str(k) for k in range(num)]
+        if self.task == "ve":  # the store's class names, else UNITER's order (VeDataset)
+            names = labels if labels and len(labels) == num else list(data.label_names)
             return [_ranked(names, row.softmax(-1), num, label=True) for row in logits]
         return [_ranked(names, torch.sigmoid(row), top_k) for row in logits]
 

@@ -22,7 +22,6 @@ from vlkit.data.datasets.vcr import NUM_CHOICES, VcrEvalDataset
 from vlkit.data.importers.vcr import render
 from vlkit.recipes.predict_one import RECORD_ID, MemoryTextStore, PredictModel
 from vlkit.recipes.vcr import predict
-from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.errors import ConfigError, DataError
 
 REFERENCE = re.compile(r"(\[\s*\d+(?:\s*,\s*\d+)*\s*\])")
@@ -77,8 +76,8 @@ def predict_vcr(predictor: PredictModel, question: str, answers: Sequence[str],
     if len(img_ids) != 1:
         raise ConfigError(f"task 'vcr' needs 1 image id, got {len(img_ids)}")
     cfg = predictor.cfg
-    tok = get_tokenizer(cfg.text.vocab, cfg.text.lowercase)
-    record = vcr_record(question, answers, rationales, objects, img_ids[0], tok.encode)
+    record = vcr_record(question, answers, rationales, objects, img_ids[0],
+                        predictor.tokenizer.encode)
     store = MemoryTextStore(record, cfg.text.vocab)
     data = VcrEvalDataset(store, img_stores, cfg.data.max_txt_len, conditioned="all")
     device = next(predictor.model.parameters()).device

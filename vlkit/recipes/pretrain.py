@@ -103,7 +103,8 @@ def main(cfg: RunConfig) -> dict:
     ctx = common.setup_run(cfg)
     img_stores = common.open_image_stores(cfg, cfg.data.train_img)
     manifest = common.dataset_manifest(cfg)
-    common.check_dims(cfg, img_stores[0], manifest.get("label_dim"))
+    common.check_dims(cfg, img_stores[0],
+                      manifest.get("label_dim") or common.store_label_dim(img_stores[0]))
     mlm = mlm_masker(cfg, manifest.get("content_words", []))
 
     train_sets = task_datasets(cfg, cfg.data.train_txt, img_stores)

@@ -52,7 +52,7 @@ class ReOptions:
 
 def re_dataset(cfg: RunConfig, names: list[str], img_stores, use_target_region: bool,
                limit: int = 0) -> ReDataset:
-    store = common.open_text_store(cfg, names)
+    store = common.open_text_store(cfg, names, "refer")
     ids = store.ids()[:limit] if limit else None
     return ReDataset(PairDataset(store, img_stores, cfg.data.max_txt_len, ids=ids),
                      use_target_region)

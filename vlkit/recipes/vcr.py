@@ -56,7 +56,7 @@ def vcr_task(cfg: RunConfig) -> tuple:
 
 
 def vcr_store(cfg: RunConfig, names: list[str]):
-    store = common.open_text_store(cfg, names)
+    store = common.open_text_store(cfg, names, "vcr")
     if getattr(store, "task", "vcr") != "vcr":
         raise ConfigError(f"text store {store.path} holds task '{store.task}', expected vcr")
     return store

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def ve_dataset(cfg: RunConfig, txt_names: list[str], img_stores, limit: int = 0) -> VeDataset:
-    store = common.open_text_store(cfg, txt_names)
+    store = common.open_text_store(cfg, txt_names, "snli_ve")
     if getattr(store, "task", "snli_ve") != "snli_ve":
         raise ConfigError(f"text store {store.path} holds task '{store.task}', expected snli_ve")
     ids = store.ids()[:limit] if limit else None

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 def vqa_dataset(cfg: RunConfig, txt_names: list[str], img_stores, num_answers: int | None = None,
                 limit: int = 0) -> VqaDataset:
-    store = common.open_text_store(cfg, txt_names)
+    store = common.open_text_store(cfg, txt_names, "vqa")
     ids = store.ids()[:limit] if limit else None
     pairs = PairDataset(store, img_stores, cfg.data.max_txt_len, ids=ids)
     return VqaDataset(pairs, num_answers)

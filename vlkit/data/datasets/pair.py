@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
 import torch
 
-from vlkit.data.records import ImageRecord
+from vlkit.data.records import JOIN, ImageRecord
 from vlkit.utils.errors import DataError
 
 
@@ -40,30 +41,75 @@ class TextSource(Protocol):
     def get(self, rid: str) -> dict: ...
 
 
+class JoinedImage:
+    """Images read as one, their regions concatenated in order (UNITER's VCR: the gt img_db's
+    annotated objects, then the detected boxes of the other img_db). Soft labels are kept
+    when every part has them (of one size); other per-region arrays are dropped."""
+
+    def __init__(self, parts: Sequence[tuple[ImageSource, str]], image_id: str):
+        self.parts = list(parts)
+        self.image_id = image_id
+        self.path = " + ".join(str(store.path) for store, _ in self.parts)
+
+    def __contains__(self, image_id: str) -> bool:
+        return image_id == self.image_id
+
+    def num_boxes(self, image_id: str) -> int:
+        return sum(store.num_boxes(part) for store, part in self.parts)
+
+    def get(self, image_id: str) -> ImageRecord:
+        recs = [store.get(part) for store, part in self.parts]
+        soft = [r.soft_labels for r in recs]
+        joined_soft = None
+        if all(s is not None for s in soft) and len({s.shape[1] for s in soft}) == 1:
+            joined_soft = np.concatenate(soft)
+        return ImageRecord(id=image_id, feat=np.concatenate([r.feat for r in recs]),
+                           boxes=np.concatenate([r.boxes for r in recs]),
+                           soft_labels=joined_soft, extras={})
+
+
 class ImageLookup:
     """Several image stores searched in order (the first holding an id wins), remembering
-    which store holds each image id; a missing id names the text store, record and image."""
+    which store holds each image id; a missing id names the text store, record and image.
+    An id "a+b" that no store holds is the JoinedImage of a and b."""
 
     def __init__(self, img_stores: Sequence[ImageSource], txt_path: object):
         self.stores = list(img_stores)
         self.txt_path = txt_path
         self._store_of: dict[str, int] = {}
+        self._joined: dict[str, JoinedImage] = {}
 
     def store(self, img_id: str, rid: str = "?") -> ImageSource:
         idx = self._store_of.get(img_id)
         if idx is None:
             idx = next((k for k, s in enumerate(self.stores) if img_id in s), None)
+            if idx is None and JOIN in img_id:
+                return self._join(img_id, rid)
             if idx is None:
                 paths = ", ".join(str(s.path) for s in self.stores)
+                hint = (f" (they hold '{img_id}.npz': UNITER's img_db keys are file names)"
+                        if any(f"{img_id}.npz" in s for s in self.stores) else "")
                 raise DataError(f"{self.txt_path}: record '{rid}' names image "
-                                f"'{img_id}', which is in none of the image stores ({paths})")
+                                f"'{img_id}', which is in none of the image stores "
+                                f"({paths}){hint}")
             self._store_of[img_id] = idx
         return self.stores[idx]
 
+    def _join(self, img_id: str, rid: str) -> JoinedImage:
+        if img_id not in self._joined:
+            parts = [(self.store(part, rid), part) for part in img_id.split(JOIN)]
+            self._joined[img_id] = JoinedImage(parts, img_id)
+        return self._joined[img_id]
+
 
 def special_ids(txt_store: TextSource) -> tuple[int, int]:
-    """([CLS], [SEP]) ids of the vocabulary the text store was tokenised with."""
+    """([CLS], [SEP]) ids of the vocabulary the text store was tokenised with: the store's
+    own "special_ids" when it states them (a UNITER txt_db's meta.json), else its vocabulary's."""
     from vlkit.text.tokenizer import get_tokenizer
+
+    stated = txt_store.manifest.get("special_ids")
+    if stated:
+        return stated["cls"], stated["sep"]
 
     tok = get_tokenizer(txt_store.manifest.get("vocab", "bert-base-uncased"))
     return tok.cls_id, tok.sep_id

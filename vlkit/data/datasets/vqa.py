@@ -26,7 +26,12 @@ class VqaDataset:
 
     def __init__(self, pairs: PairDataset, num_answers: int | None = None):
         self.pairs = pairs
-        self.num_answers = num_answers or answer_count(pairs.txt_store.manifest.get("meta", {}))
+        try:
+            self.num_answers = num_answers or answer_count(pairs.txt_store.manifest.get("meta",
+                                                                                        {}))
+        except DataError as err:
+            raise DataError(f"{pairs.txt_store.path}: {err} (a UNITER txt_db: put UNITER's "
+                            "utils/ans2label.json in or beside the txt_db folder)") from None
         self.lens = pairs.lens
 
     def targets(self, rec: dict) -> torch.Tensor:

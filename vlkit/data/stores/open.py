@@ -22,6 +22,7 @@ from vlkit.data.stores.native_img import NativeImageStore
 from vlkit.data.stores.native_txt import FORMAT as TXT_FORMAT
 from vlkit.data.stores.native_txt import NativeTextStore
 from vlkit.data.stores.uniter_img_db import UniterImageStore, is_uniter_feat_dir
+from vlkit.data.stores.uniter_records import UniterTaskView
 from vlkit.data.stores.uniter_txt_db import UniterTextStore, is_uniter_txt_db
 from vlkit.utils.errors import DataError
 
@@ -52,6 +53,19 @@ def open_store(path: str | Path) -> Store:
     if variants:
         return UniterImageStore(_choose_variant(path, variants))
     raise DataError(f"{path}: not a recognised store; expected {EXPECTED}")
+
+
+def open_text_source(path: str | Path, task: str | None = None
+                     ) -> NativeTextStore | UniterTaskView:
+    """The text store at `path` as task datasets read it: a native store as is, a UNITER
+    txt_db through `UniterTaskView` (its records in the shape of `task`'s records; None: the
+    task the txt_db declares)."""
+    store = open_store(path)
+    if isinstance(store, UniterTextStore):
+        return UniterTaskView(store, task)
+    if not isinstance(store, TEXT_STORES):
+        raise DataError(f"{path}: an image store where a text store was expected")
+    return store
 
 
 def _open_native(path: Path, manifest: Path) -> Store:

@@ -11,6 +11,11 @@ Layout of a txt_db folder:
 
 Values are returned exactly as UNITER's TxtLmdb decodes them, plus an "id" field (the LMDB key)
 when the record has none, so that the record fits vlkit's text-record contract.
+`vlkit.data.stores.uniter_records` turns those records into each vlkit task's record shape.
+
+The token ids are those of the vocabulary prepro.py was given (meta.json "toker"/"bert";
+UNITER's released databases: bert-base-cased, 28,996 tokens): `manifest` states its name, size
+and special ids, so that datasets and models need no vocab.txt to read the stored ids.
 """
 
 from __future__ import annotations
@@ -36,6 +41,16 @@ def is_uniter_txt_db(path: str | Path) -> bool:
     """True when `path` looks like a UNITER txt_db (meta.json next to data.mdb)."""
     path = Path(path)
     return (path / "meta.json").is_file() and (path / "data.mdb").is_file()
+
+
+def vocab_name(meta: dict[str, Any]) -> str:
+    """The tokenizer prepro.py used, as a vocabulary name: "bert-base-cased" for the released
+    DBs; a path such as "./bert-base-uncased-vocab" becomes "bert-base-uncased"."""
+    raw = str(meta.get("bert") or meta.get("toker") or meta.get("tokenizer") or "")
+    name = raw.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    for suffix in (".txt", "-vocab", "_vocab"):
+        name = name.removesuffix(suffix)
+    return name or "unknown"
 
 
 def _load_json(path: Path) -> Any:
@@ -64,6 +79,7 @@ class UniterTextStore:
         self._ids: list[str] | None = list(self.id2len) if self.id2len is not None else None
         self._id_set: set[str] | None = None
         self._txt2img: dict[str, Any] | None = None
+        self._manifest: dict[str, Any] | None = None
 
     @property
     def task(self) -> str:
@@ -87,6 +103,46 @@ class UniterTextStore:
         if "cased" in name:
             return 28996
         return None
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """What datasets read from any text store, derived from meta.json: task, vocabulary
+        name, whether prepro.py lower-cased ("uncased" in the tokenizer name) and, when
+        meta.json gives them, the vocabulary size, special ids and UNITER's random-token
+        range (v_range); "meta" adds the answer vocabulary of a VQA txt_db (an
+        ans2label.json in or beside the folder)."""
+        if self._manifest is None:
+            name = vocab_name(self.meta)
+            manifest = {"format": "uniter-txt_db", "task": self.task, "vocab": name,
+                        "lowercase": "uncased" in name, "meta": self._task_meta()}
+            specials = {k.lower(): int(self.meta[k]) for k in ("CLS", "SEP", "MASK", "UNK")
+                        if k in self.meta}
+            size = self.vocab_size
+            if size is not None and {"cls", "sep", "mask"} <= specials.keys():
+                v_range = self.meta.get("v_range") or [999, size]
+                manifest.update(vocab_size=size, special_ids=specials,
+                                random_range=[int(v) for v in v_range])
+            self._manifest = manifest
+        return self._manifest
+
+    @property
+    def declared_task(self) -> str | None:
+        """vlkit task name of meta.json's "task", when it has a known one (no guessing)."""
+        return _TASK_NAMES.get(str(self.meta.get("task") or ""))
+
+    def side_file(self, name: str) -> Any:
+        """A JSON file beside data.mdb (images.json, refs.json, ...); DataError when absent."""
+        return _load_json(self.path / name)
+
+    def _task_meta(self) -> dict[str, Any]:
+        meta = dict(self.meta)
+        for path in (self.path / "ans2label.json", self.path.parent / "ans2label.json"):
+            if path.is_file():
+                ans2label = {str(a): int(k) for a, k in _load_json(path).items()}
+                meta["ans2label"] = ans2label
+                meta["label2ans"] = sorted(ans2label, key=ans2label.__getitem__)
+                break
+        return meta
 
     @property
     def txt2img(self) -> dict[str, Any]:
