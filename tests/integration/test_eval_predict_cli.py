@@ -54,7 +54,7 @@ def test_eval_of_a_checkpoint_file_and_of_a_model_folder(runs, tmp_path):
     assert main(["eval", str(run / "model"), f"out={tmp_path / 'b'}", "--splits", "val"]) == 0
     a = json.loads((tmp_path / "a" / "metrics.json").read_text())
     b = json.loads((tmp_path / "b" / "metrics.json").read_text())
-    assert set(a) == {"source", "recipe", "val"} and a["val"] == b["val"]
+    assert set(a) == {"source", "recipe", "precision", "val"} and a["val"] == b["val"]
     assert a["val"]["accuracy"] == pytest.approx(_metrics(run)["val"]["accuracy"])
     assert sorted(p.name for p in (tmp_path / "a" / "predictions").iterdir()) == \
         ["nlvr2_val.csv"]
@@ -69,7 +69,8 @@ def test_eval_of_a_pretrained_model_zero_shot_retrieval(runs, world, tmp_path, t
     assert main(["eval", str(pre), "recipe=itm", "data.val_txt=[txt/caption_val]",
                  "data.test_txt=[]", f"out={out}"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics) == {"source", "recipe", "val"} and 0 <= metrics["val"]["r_mean"] <= 1
+    assert set(metrics) == {"source", "recipe", "precision", "val"}
+    assert 0 <= metrics["val"]["r_mean"] <= 1
     assert (out / "predictions" / "itm_val.json").is_file()
 
 
@@ -197,3 +198,20 @@ def test_predict_from_a_raw_image_equals_predicting_from_the_store(runs, world, 
     assert main(["predict", "vqa", "--checkpoint", str(runs["vqa"]), "--question", "x",
                  "--image", str(other), "--extract-from", str(world)]) == 2
     assert "image 'not-in-the-world': this extractor pools given boxes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_eval_in_bf16_scores_the_same_records(runs, task, tmp_path):
+    """`train.precision=bf16` evaluates under bf16 autocast: every record is predicted and
+    the metrics stay within bf16's rounding of the fp32 evaluation's."""
+    out = tmp_path / "bf16"
+    assert main(["eval", str(runs[task]), "train.precision=bf16", f"out={out}"]) == 0
+    got = json.loads((out / "metrics.json").read_text())
+    want = _metrics(runs[task])
+    assert got["precision"] == "bf16"
+    for split in ("val", "test"):
+        name = f"{task}_{split}.{TASKS[task][1]}"
+        assert len((out / "predictions" / name).read_text()) > 0
+        key = {"vqa": "accuracy", "nlvr2": "accuracy", "ve": "accuracy", "itm": "r_mean",
+               "re": "accuracy"}[task]
+        assert got[split][key] == pytest.approx(want[split][key], abs=0.15), split

@@ -139,3 +139,14 @@ def test_predict_jsonl_reports_bad_lines_and_runs_the_rest(runs, world, tmp_path
     for row, rec in ((rows[0], recs[0]), (rows[2], recs[0]), (rows[5], recs[2])):
         alone = pipe(img_id=rec["img_id"], question=rec["text"])
         assert [a["answer"] for a in row["answers"]] == [a["answer"] for a in alone["answers"]]
+
+
+def test_bf16_pipeline_stays_close_to_fp32(vqa, runs, world):
+    rec = _records(world, "vqa", 1)[0]
+    bf16 = vlkit.pipeline("vqa", runs["vqa"], device="cpu", precision="bf16")
+    assert (vqa.precision, bf16.precision) == ("fp32", "bf16")  # the run trained in fp32
+    want = vqa(img_id=rec["img_id"], question=rec["text"], top_k=100)
+    got = bf16(img_id=rec["img_id"], question=rec["text"], top_k=100)
+    scores = {a["answer"]: a["score"] for a in got["answers"]}
+    assert max(abs(scores[a["answer"]] - a["score"]) for a in want["answers"]) < 0.02
+    assert scores != {a["answer"]: a["score"] for a in want["answers"]}  # bf16 did run

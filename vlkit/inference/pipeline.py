@@ -10,7 +10,9 @@ or the synthetic world's), or `extractor=` (a store or world path, `ExtractOptio
 of them such as {"route": "butd", "weights": "frcnn.bin"}, or an `Extractor`). Images given by
 id are read from `img_stores=` (paths or store objects; default the run's val/train image
 stores). A batch is extracted, tokenised and run through the model in one forward pass (VCR:
-one example at a time); the answers are those `vlkit eval` computes for stored records.
+one example at a time) under `torch.inference_mode`, in the run's precision (`precision=`
+overrides it; `auto`: bf16 where the device has it natively); the answers are those
+`vlkit eval` computes for stored records.
 
 Each result is JSON-ready: the task's answers (`answers`: [{"answer", "score"}], best first,
 for every task but caption and vcr), `tokens` (the WordPiece tokens the text became),
@@ -39,6 +41,7 @@ from vlkit.extract.images import load_pixels
 from vlkit.extract.options import ExtractOptions
 from vlkit.inference.inputs import Example, InputError, RawImage, parse_example
 from vlkit.recipes import common
+from vlkit.train.precision import autocast, resolve_precision
 from vlkit.utils.errors import ConfigError, DataError
 
 TASKS = ("vqa", "itm", "re", "ve", "nlvr2", "vcr", "caption")
@@ -57,7 +60,7 @@ class Pipeline:
 
     def __init__(self, task: str, checkpoint: str | Path, *, extractor: Any = None,
                  device: str | torch.device = "auto", img_stores: Iterable | None = None,
-                 overrides: Iterable[str] = ()):
+                 overrides: Iterable[str] = (), precision: str | None = None):
         from vlkit.recipes.predict_caption import Captioner
         from vlkit.recipes.predict_one import PredictModel
 
@@ -71,6 +74,8 @@ class Pipeline:
         else:
             self.model = PredictModel.load(checkpoint, task, list(overrides), device=self.device)
         self.cfg = self.model.cfg
+        # the run's precision unless told (auto: bf16 where the device has it natively)
+        self.precision = resolve_precision(precision or self.cfg.train.precision, self.device)
         self._extractor_spec = extractor
         self._extractor: Extractor | None = None
         self._store_spec = list(img_stores) if img_stores is not None else None
@@ -215,8 +220,9 @@ class Pipeline:
             stores = ([MemoryImageStore(memory, "<given images>")] if memory else []) + \
                 list(self.image_stores if any(isinstance(i, str) for _, e, _, _ in ready
                                               for i in e.images) else [])
-            for (k, *_), result in zip(ready, self._answer(ready, stores, top_k, attention,
-                                                            beam_size), strict=True):
+            with torch.inference_mode(), autocast(self.precision, self.device):
+                answers = self._answer(ready, stores, top_k, attention, beam_size)
+            for (k, *_), result in zip(ready, answers, strict=True):
                 out[k] = result
         return out  # type: ignore[return-value]
 
@@ -262,7 +268,6 @@ class Pipeline:
                     "unknown_words": tok.unknown_words(example.text)}
         return out
 
-    @torch.no_grad()
     def _attention(self, records: list[dict], stores: list) -> list[list]:
         """[example][layer][head][region]: the attention [CLS] pays to each region."""
         from vlkit.data.collate import collate_inputs
@@ -284,11 +289,12 @@ class Pipeline:
 
 def pipeline(task: str, checkpoint: str | Path, *, extractor: Any = None,
              device: str | torch.device = "auto", img_stores: Iterable | None = None,
-             overrides: Iterable[str] = ()) -> Pipeline:
+             overrides: Iterable[str] = (), precision: str | None = None) -> Pipeline:
     """A `Pipeline` for `task` over the saved model at `checkpoint` (see the module doc);
-    `overrides`: run-config `key=value`s, e.g. "text.vocab=PATH/vocab.txt"."""
+    `overrides`: run-config `key=value`s, e.g. "text.vocab=PATH/vocab.txt"; `precision`:
+    fp32, bf16 or auto (default: the run's)."""
     return Pipeline(task, checkpoint, extractor=extractor, device=device,
-                    img_stores=img_stores, overrides=overrides)
+                    img_stores=img_stores, overrides=overrides, precision=precision)
 
 
 def _pixels(image: Any) -> np.ndarray:

@@ -35,6 +35,7 @@ from vlkit.recipes.evaluation import (
     task_module,
 )
 from vlkit.train.checkpoint import latest_checkpoint
+from vlkit.train.precision import resolve_precision
 from vlkit.utils.atomic import atomic_write_json
 from vlkit.utils.errors import CheckpointError, ConfigError
 
@@ -124,6 +125,7 @@ def run_eval(src: str | Path, overrides: list[str] | None = None,
     common.check_dims(cfg, eval_image_stores(cfg)[0], None)
     log.info("evaluating %s (%s) -> %s", source.weights, cfg.recipe, ctx.run_dir)
     results = {"source": str(source.weights), "recipe": cfg.recipe,
+               "precision": resolve_precision(cfg.train.precision, ctx.device),
                **evaluate_splits(model, cfg, ctx, module.task_eval(cfg, ctx, model), splits)}
     if not ctx.dist.is_main:
         return {}  # the main process writes and reports

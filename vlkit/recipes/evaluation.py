@@ -25,6 +25,7 @@ from torch import nn
 
 from vlkit.config import RunConfig
 from vlkit.recipes import common
+from vlkit.train.precision import autocast, resolve_precision
 from vlkit.utils.errors import ConfigError
 from vlkit.utils.suggest import did_you_mean
 
@@ -83,10 +84,13 @@ def eval_image_stores(cfg: RunConfig) -> list:
 def evaluate_splits(model: nn.Module, cfg: RunConfig, ctx: common.RunContext, task: TaskEval,
                     splits: Sequence[str] = SPLITS) -> dict[str, dict]:
     """Score every configured split of `splits` (those without stores are skipped), write
-    each one's predictions file on the main process, and return {split: metrics}."""
+    each one's predictions file on the main process, and return {split: metrics}. Scoring
+    runs under `torch.inference_mode` in the run's precision (`train.precision`; `auto`: bf16
+    where the device has it natively)."""
     if not (task.every_rank or ctx.dist.is_main):
         return {}
     model.to(ctx.device)
+    precision = resolve_precision(cfg.train.precision, ctx.device)  # bf16 where native, if so run
     was_training = model.training
     model.eval()
     results: dict[str, dict] = {}
@@ -95,7 +99,7 @@ def evaluate_splits(model: nn.Module, cfg: RunConfig, ctx: common.RunContext, ta
         if not names:
             continue
         data = task.dataset(names)
-        with torch.no_grad():
+        with torch.inference_mode(), autocast(precision, ctx.device):
             scored = task.score(model, data)
         predictions = scored.pop("predictions")
         if ctx.dist.is_main:

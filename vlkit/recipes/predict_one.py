@@ -129,7 +129,7 @@ class PredictModel:
         out = {"task": self.task, "text": text, "img_ids": list(img_ids)}
         return {**out, **self.predict_batch([record], img_stores, top_k)[0]}
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict_batch(self, records: Sequence[dict], img_stores: list, top_k: int = 5
                       ) -> list[dict]:
         """The task's answer for each record (from `record()`), in one forward pass."""
