@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -34,7 +33,7 @@ import sys
 import time
 
 import torch
-from machine_info import describe_machine
+from machine_info import cpu_isa, describe_machine, matmul_peak
 
 SIZES = {"base": dict(hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072),
          "small": dict(hidden_size=256, num_layers=4, num_heads=4, intermediate_size=1024),
@@ -161,28 +160,9 @@ def measure_one(args: argparse.Namespace) -> dict:
             "peak_memory_mb": peak / 2**20}
 
 
-def matmul_peak(precision: str, device: torch.device, n: int, repeats: int = 5) -> float:
-    """Median FLOP/s of an n x n x n matrix product."""
-    dtype = torch.float32 if precision == "fp32" else torch.bfloat16
-    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
-    rates = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        a @ b
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        rates.append(2 * n**3 / (time.perf_counter() - start))
-    return statistics.median(rates[1:])
-
-
 def machine(device: torch.device) -> dict:
     """describe_machine plus the CPU's matrix instruction sets (what bf16 speed depends on)."""
-    flags = ""
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
-    isa = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in flags]
-    return {**describe_machine(device), "cpu_isa": isa}
+    return {**describe_machine(device), "cpu_isa": cpu_isa()}
 
 
 def run_all(args: argparse.Namespace) -> dict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
+import time
 
 import torch
 
@@ -14,3 +16,26 @@ def describe_machine(device: torch.device) -> dict:
     return {"platform": platform.platform(), "processor": platform.processor()
             or platform.machine(), "cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0],
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"}
+
+
+def cpu_isa() -> list[str]:
+    """The CPU's matrix instruction sets (what bf16 speed depends on)."""
+    flags = ""
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    return [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in flags]
+
+
+def matmul_peak(precision: str, device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """Median FLOP/s of an n x n x n matrix product in fp32 or bf16."""
+    dtype = torch.float32 if precision == "fp32" else torch.bfloat16
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    rates = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        rates.append(2 * n**3 / (time.perf_counter() - start))
+    return statistics.median(rates[1:])
