@@ -37,6 +37,7 @@ from vlkit.recipes.evaluation import (
 from vlkit.train.checkpoint import latest_checkpoint
 from vlkit.utils.atomic import atomic_write_json
 from vlkit.utils.errors import CheckpointError, ConfigError
+from vlkit.utils.suggest import missing_path
 
 log = logging.getLogger(__name__)
 TYPE_TABLE = "uniter.embeddings.token_type_embeddings.weight"
@@ -54,6 +55,8 @@ class EvalSource:
 def find_source(src: str | Path) -> EvalSource:
     """Resolve RUN_DIR | MODEL_DIR | CHECKPOINT_FILE to weights + config."""
     path = Path(src)
+    if not path.exists():
+        raise CheckpointError(missing_path(path))
     if path.is_file():
         run = path.parent.parent if path.parent.name == "checkpoints" else path.parent
         return EvalSource(path, run / CONFIG, run / "eval")
