@@ -40,3 +40,16 @@ def test_the_model_folder_holds_the_best_validation(world: Path, tmp_path: Path,
     assert main(["eval", str(run / "model"), f"out={tmp_path / 'ev'}", "--splits", "val"]) == 0
     evaluated = json.loads((tmp_path / "ev" / "metrics.json").read_text())["val"]
     assert evaluated["accuracy"] == pytest.approx(best["value"], abs=1e-9)
+
+
+def test_re_running_a_finished_run_keeps_its_figures(world: Path, tmp_path: Path) -> None:
+    run = tmp_path / "vqa"
+    argv = ["train", "uniter-tiny-vqa", f"data.root={world}", f"out={run}", *TINY]
+    assert main(argv) == 0
+    first = json.loads((run / "final_metrics.json").read_text())
+    assert first["train"]["machine"]["precision"] == "fp32"
+    assert first["train"]["machine"]["threads"] == 1 and first["train"]["machine"]["cpu"]
+    assert main(argv) == 0  # nothing left to train: the same figures, not empty ones
+    again = json.loads((run / "final_metrics.json").read_text())
+    assert again["train"] == first["train"] and "vqa_loss" in again["train"]
+    assert again == first

@@ -31,4 +31,7 @@ def test_quickstart_runs_every_phase_and_resumes(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "reusing the synthetic world" in again.stderr
-    assert json.loads((out / "final_metrics.json").read_text())["vqa"] == final["vqa"]
+    # ... and reports the first run's figures: training values, timings, machine.
+    assert json.loads((out / "final_metrics.json").read_text()) == final
+    assert final["machine"]["pretrain"]["precision"] in ("fp32", "bf16")
+    assert final["machine"]["pretrain"]["threads"] == 1

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from vlkit.config import RunConfig, config_to_yaml
 from vlkit.data.stores.concat import ConcatTextStore
@@ -59,8 +60,23 @@ def _write_config(run_dir: Path, cfg: RunConfig) -> None:
     path = run_dir / "config.yaml"
     text = config_to_yaml(cfg)
     if path.exists() and path.read_text() != text and any((run_dir / "checkpoints").glob("*.pt")):
-        log.warning("%s differs from this run's config; resuming with the new one", path)
+        changes = config_changes(yaml.safe_load(path.read_text()) or {}, yaml.safe_load(text))
+        log.warning("resuming %s with a different config (old -> new): %s", run_dir,
+                    "; ".join(changes) or "formatting only")
     atomic_write_text(path, text)
+
+
+def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """'key: old -> new' for every dotted key whose value differs between two configs."""
+    out = []
+    for key in sorted(set(old) | set(new), key=str):
+        name = f"{prefix}{key}"
+        a, b = old.get(key, "<unset>"), new.get(key, "<unset>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += config_changes(a, b, f"{name}.")
+        elif a != b:
+            out.append(f"{name}: {a} -> {b}")
+    return out
 
 
 def data_path(cfg: RunConfig, name: str) -> Path:

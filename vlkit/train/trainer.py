@@ -30,9 +30,14 @@ from vlkit.train.best import BestTracker, load_best_weights, save_best_weights
 from vlkit.train.config import TrainConfig
 from vlkit.train.distributed import DistInfo, barrier, gather_objects, mean_across_ranks
 from vlkit.train.optim import build_optimizer
-from vlkit.train.precision import autocast, make_grad_scaler, resolve_precision
+from vlkit.train.precision import (
+    autocast,
+    machine_summary,
+    make_grad_scaler,
+    resolve_precision,
+)
 from vlkit.train.schedule import set_lr
-from vlkit.train.writers import MetricsWriter, plot_curves
+from vlkit.train.writers import MetricsWriter, plot_curves, read_metrics
 from vlkit.utils.errors import CheckpointError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -70,7 +75,9 @@ def _wrap(model: nn.Module, objective: Objective, dist: DistInfo,
 
 
 def _restore(run_dir: Path, model, optimizer, scaler, batches, dist: DistInfo,
-             best: BestTracker | None) -> int:
+             best: BestTracker | None, machine: dict) -> int:
+    """Load the newest checkpoint (if any) and return its step; `machine` takes the one the
+    checkpoint was written on."""
     path = ckpt.latest_checkpoint(run_dir)
     if path is None:
         return 0
@@ -81,6 +88,7 @@ def _restore(run_dir: Path, model, optimizer, scaler, batches, dist: DistInfo,
     batches.load_state_dict(state["data"])
     if best is not None and "best" in state:
         best.load_state_dict(state["best"])
+    machine.update(state.get("machine", {}))
     ckpt.set_rng_state(_rank_rng(state, dist, path))
     log.info("resumed from %s (step %d)", path, state["step"])
     return int(state["step"])
@@ -121,7 +129,10 @@ def train(
     optimizer = build_optimizer(model, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps,
                                 weight_decay=cfg.weight_decay, lr_mult=cfg.lr_mult)
     scaler = make_grad_scaler(cfg.precision, device)
-    step = _restore(run_dir, model, optimizer, scaler, batches, dist, best)
+    machine = machine_summary(device, cfg.precision)
+    saved_machine: dict = {}
+    step = _restore(run_dir, model, optimizer, scaler, batches, dist, best, saved_machine)
+    start_step = step
     stream = iter(batches)  # after restoring: loaders start from the saved position
     wrapped = _wrap(model, objective, dist, device)
     writer = MetricsWriter(run_dir, enabled=dist.is_main, resume_step=step)
@@ -159,13 +170,18 @@ def train(
             wrapped.train()
         stopping = best is not None and best.should_stop
         if step % cfg.ckpt_every == 0 or step == cfg.total_steps or stopping:
-            _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist, best)
+            _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist, best, machine)
         if stopping:
             log.info("step %d: no better %s in %d validations; stopping early (best %.4g at "
                      "step %d)", step, best.metric, best.patience, best.value, best.step)
     if bar is not None:
         bar.close()
     writer.close()
+    if step == start_step and step > 0:  # a finished run re-run: report its own figures
+        log.info("%s already trained to step %d; nothing to train", run_dir, step)
+        last = _last_logged(run_dir)
+        machine = saved_machine or machine
+    last = {**last, "machine": machine}
     if dist.is_main:
         plot_curves(run_dir)
     if best is not None and best.value is not None:
@@ -174,6 +190,12 @@ def train(
                      best.metric, best.value, best.step)
         last = {**last, "best": best.summary()}
     return last
+
+
+def _last_logged(run_dir: Path) -> dict[str, Any]:
+    """The last training line of RUN/metrics.jsonl (what the run returned when it ended)."""
+    rows = [r for r in read_metrics(run_dir / "metrics.jsonl") if r.get("kind") == "train"]
+    return {k: v for k, v in rows[-1].items() if k not in ("step", "kind", "time")} if rows else {}
 
 
 def _best_tracker(cfg: TrainConfig, evaluate) -> BestTracker | None:
@@ -253,11 +275,12 @@ def _validate(model, evaluate, writer, step, dist) -> dict:
 
 
 def _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist,
-          best: BestTracker | None) -> None:
+          best: BestTracker | None, machine: dict) -> None:
     rng_ranks = gather_objects(ckpt.rng_state()) if dist.enabled else None
     if dist.is_main:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "scaler": scaler.state_dict(), "data": batches.state_dict()}
+                 "scaler": scaler.state_dict(), "data": batches.state_dict(),
+                 "machine": machine}
         if best is not None:
             state["best"] = best.state_dict()
         if rng_ranks is not None:
