@@ -75,7 +75,7 @@ def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
             out += config_changes(a, b, f"{name}.")
         elif a != b:
-            out.append(f"{name}: {a} -> {b}")
+            out.append(f"{name}: {a if a != '' else repr(a)} -> {b if b != '' else repr(b)}")
     return out
 
 
