@@ -45,6 +45,13 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def preset_summary(name: str) -> str:
+    """The one-line description of a packaged preset: its first line, `# summary: ...`."""
+    text = (resources.files("vlkit") / "configs" / f"{name}.yaml").read_text()
+    first = text.split("\n", 1)[0]
+    return first.removeprefix("# summary:").strip() if first.startswith("# summary:") else ""
+
+
 def read_preset(name_or_path: str) -> dict:
     """The raw dict of a packaged preset name or a YAML file path."""
     path = Path(name_or_path)
