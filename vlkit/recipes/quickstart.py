@@ -5,7 +5,8 @@
 3. fine-tune VQA twice with the same step budget, side by side: from the pre-trained weights
    and from scratch (uniter-tiny-vqa);
 4. score both on the VQA questions of held-out test images, print a table, and write
-   DIR/final_metrics.json (each fine-tuning run scores itself at its end).
+   DIR/final_metrics.json (each fine-tuning run scores itself at its end) and
+   DIR/comparison.png (both runs' validation accuracy over the fine-tuning steps).
 Phases are budgeted in steps, not seconds, so a slower machine learns the same thing, only later.
 Every phase is an ordinary run directory: re-running the command resumes where it stopped.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 from vlkit.config import load_config
 from vlkit.data.synthetic.world import GENERATOR_VERSION, build_world
 from vlkit.recipes import pretrain, vqa
+from vlkit.train.plots import plot_comparison
 from vlkit.utils.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,9 @@ def run_quickstart(plan: QuickstartPlan) -> dict:
                    "then scoring both on held-out images")
     scores = finetune_both(plan, out, common)
     timings["vqa_s"] = time.perf_counter() - start
+    plot_comparison({"pre-trained, then fine-tuned": out / "vqa-pretrained",
+                     "fine-tuned from scratch": out / "vqa-scratch"}, "vqa_acc",
+                    out / "comparison.png", "VQA validation accuracy: pre-trained vs scratch")
 
     results = {
         "vqa": {name: r["test"]["accuracy"] for name, r in scores.items()},

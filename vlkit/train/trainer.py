@@ -30,6 +30,7 @@ from vlkit.train.best import BestTracker, load_best_weights, save_best_weights
 from vlkit.train.config import TrainConfig
 from vlkit.train.distributed import DistInfo, barrier, gather_objects, mean_across_ranks
 from vlkit.train.optim import build_optimizer
+from vlkit.train.plots import plot_curves
 from vlkit.train.precision import (
     autocast,
     machine_summary,
@@ -37,7 +38,7 @@ from vlkit.train.precision import (
     resolve_precision,
 )
 from vlkit.train.schedule import set_lr
-from vlkit.train.writers import MetricsWriter, plot_curves, read_metrics
+from vlkit.train.writers import MetricsWriter, read_metrics
 from vlkit.utils.errors import CheckpointError, ConfigError
 
 log = logging.getLogger(__name__)
