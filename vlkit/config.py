@@ -23,7 +23,7 @@ from vlkit.models.presets import MODEL_PRESETS
 from vlkit.text.config import TextConfig
 from vlkit.train.config import TrainConfig
 from vlkit.utils.errors import ConfigError
-from vlkit.utils.suggest import did_you_mean
+from vlkit.utils.suggest import did_you_mean, missing_path
 
 
 @dataclass
@@ -57,7 +57,8 @@ def read_preset(name_or_path: str) -> dict:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
+            raise ConfigError(f"config file {path} does not exist" if path.exists() else
+                              f"config file: {missing_path(path)}")
         text = path.read_text(encoding="utf-8")
         source = str(path)
     else:

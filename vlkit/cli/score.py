@@ -22,6 +22,7 @@ from typing import Any
 
 from vlkit.metrics.files import load_json
 from vlkit.utils.errors import DataError
+from vlkit.utils.suggest import missing_path
 
 # task -> (help, {required file flag: help}), in the order `vlkit score --help` lists them.
 TASKS: dict[str, tuple[str, dict[str, str]]] = {
@@ -109,6 +110,8 @@ def _score_vqa(args: argparse.Namespace) -> dict[str, Any]:
     )
 
     path = Path(args.annotations)
+    if not path.exists():
+        raise DataError(f"--annotations: {missing_path(path)}")
     if not path.is_dir():
         if args.questions is None:
             raise DataError(f"--annotations {path} is an official annotations file: pass the "
