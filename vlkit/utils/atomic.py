@@ -19,7 +19,15 @@ from typing import Any
 
 
 def _umask() -> int:
-    """The process umask (reading it means setting it; it is put back at once)."""
+    """The process umask: from /proc on Linux, else by setting it and putting it back at once
+    (which another thread could observe, hence /proc first)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
