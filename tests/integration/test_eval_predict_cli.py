@@ -90,7 +90,10 @@ def test_eval_of_a_pretrained_model_zero_shot_retrieval(runs, world, tmp_path):
 
 def test_eval_errors_name_the_problem(runs, tmp_path, capsys):
     assert main(["eval", str(tmp_path / "nothing")]) == 2
-    assert "run directory" in capsys.readouterr().err
+    assert f"no such file or folder: {tmp_path / 'nothing'}" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["eval", str(tmp_path / "empty")]) == 2
+    assert "expected a run directory" in capsys.readouterr().err
     assert main(["eval", str(runs["vqa"]), "recipe=pretrain"]) == 2
     assert "has no evaluation" in capsys.readouterr().err
     assert main(["eval", str(runs["vqa"]), "data.val_txt=[]", "data.test_txt=[]"]) == 2
