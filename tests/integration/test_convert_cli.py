@@ -121,3 +121,15 @@ def test_preset_differing_only_in_vocab_size_is_accepted_with_a_note(tmp_path, c
     model = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())["model"]
     assert model["vocab_size"] == 84 and model["num_heads"] == 4
     assert "using vocab_size=84 from the weights" in caplog.text
+
+
+def test_a_model_smaller_than_its_vocabulary_is_refused_by_name(world, tmp_path, capsys):
+    """A released file converted without its config keeps bert-base-uncased as text.vocab:
+    predict names the mismatch instead of failing with an IndexError in the embeddings."""
+    _released_like(tmp_path / "uniter.pt", heads=("itm",))  # vocab_size 60
+    assert main(["convert", "uniter", str(tmp_path / "uniter.pt"), str(tmp_path / "a")]) == 0
+    capsys.readouterr()
+    assert main(["predict", "itm", "--checkpoint", str(tmp_path / "a"), "--caption", "a red",
+                 "--img-id", "x", "--img-store", str(world / "img")]) == 2
+    assert "text.vocab 'bert-base-uncased' has 30522 tokens but the model has " \
+           "vocab_size=60" in capsys.readouterr().err
