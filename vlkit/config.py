@@ -23,7 +23,7 @@ from vlkit.models.presets import MODEL_PRESETS
 from vlkit.text.config import TextConfig
 from vlkit.train.config import TrainConfig
 from vlkit.utils.errors import ConfigError
-from vlkit.utils.suggest import did_you_mean
+from vlkit.utils.suggest import did_you_mean, missing_path
 
 
 @dataclass
@@ -45,12 +45,20 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def preset_summary(name: str) -> str:
+    """The one-line description of a packaged preset: its first line, `# summary: ...`."""
+    text = (resources.files("vlkit") / "configs" / f"{name}.yaml").read_text()
+    first = text.split("\n", 1)[0]
+    return first.removeprefix("# summary:").strip() if first.startswith("# summary:") else ""
+
+
 def read_preset(name_or_path: str) -> dict:
     """The raw dict of a packaged preset name or a YAML file path."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
+            raise ConfigError(f"config file {path} does not exist" if path.exists() else
+                              f"config file: {missing_path(path)}")
         text = path.read_text(encoding="utf-8")
         source = str(path)
     else:

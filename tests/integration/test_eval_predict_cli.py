@@ -38,7 +38,7 @@ def test_eval_of_a_run_reproduces_the_training_evaluation(runs, task, capsys):
         for key, value in want.items():
             if key in ("pairs_per_s", "seconds"):
                 continue
-            if isinstance(value, list):  # confusion matrix: counts
+            if isinstance(value, list | dict):  # confusion matrix, official VQA figures
                 assert got[key] == value, (split, key)
             else:
                 assert got[key] == pytest.approx(value, abs=1e-6), (split, key)
@@ -76,7 +76,10 @@ def test_eval_of_a_pretrained_model_zero_shot_retrieval(runs, world, tmp_path, t
 
 def test_eval_errors_name_the_problem(runs, tmp_path, capsys):
     assert main(["eval", str(tmp_path / "nothing")]) == 2
-    assert "run directory" in capsys.readouterr().err
+    assert f"no such file or folder: {tmp_path / 'nothing'}" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["eval", str(tmp_path / "empty")]) == 2
+    assert "expected a run directory" in capsys.readouterr().err
     assert main(["eval", str(runs["vqa"]), "recipe=pretrain"]) == 2
     assert "has no evaluation" in capsys.readouterr().err
     assert main(["eval", str(runs["vqa"]), "data.val_txt=[]", "data.test_txt=[]"]) == 2

@@ -23,6 +23,7 @@ def test_quickstart_runs_every_phase_and_resumes(tmp_path):
     assert all(0.0 <= v <= 1.0 for v in final["vqa"].values())
     assert final["num_train_questions"] == 40
     assert any(k.endswith("loss") for k in final["pretrain"]["train"])
+    assert (out / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for phase in ("pretrain", "vqa-pretrained", "vqa-scratch"):
         assert (out / phase / "model" / "model.safetensors").is_file()
     answers = json.loads((out / "vqa-scratch" / "predictions" / "vqa_test.json").read_text())
@@ -31,4 +32,7 @@ def test_quickstart_runs_every_phase_and_resumes(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "reusing the synthetic world" in again.stderr
-    assert json.loads((out / "final_metrics.json").read_text())["vqa"] == final["vqa"]
+    # ... and reports the first run's figures: training values, timings, machine.
+    assert json.loads((out / "final_metrics.json").read_text()) == final
+    assert final["machine"]["pretrain"]["precision"] in ("fp32", "bf16")
+    assert final["machine"]["pretrain"]["threads"] == 1

@@ -32,7 +32,8 @@ def test_attention_maps_for_a_caption_record(world, viz_first_caption, tmp_path,
                      "regions.png"]
     for name in names[:2] + names[3:]:
         with Image.open(out / name) as img:
-            assert img.format == "PNG" and min(img.size) > 200
+            # patterns.png of an untrained model: one sentence (every head heterogeneous)
+            assert img.format == "PNG" and min(img.size) > (80 if name == "patterns.png" else 200)
     summary = json.loads((out / "patterns.json").read_text())
     assert len(summary["tokens"]) == len(rec["input_ids"]) + 2
     assert summary["tokens"][0] == "[CLS]" and summary["tokens"][-1] == "[SEP]"

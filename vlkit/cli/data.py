@@ -10,6 +10,7 @@ VERBS = {
     "import": "vlkit.cli.data_import",
     "inspect": "vlkit.cli.data_inspect",
     "validate": "vlkit.cli.data_validate",
+    "export": "vlkit.cli.data_export",
 }
 
 

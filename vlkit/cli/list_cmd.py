@@ -26,13 +26,13 @@ def run(args: argparse.Namespace) -> int:
                         f"{spec['num_heads']} heads")
                 print(f"{name:<22} {spec['arch']:<8} {dims}")
     else:
-        from vlkit.config import preset_names, read_preset
+        from vlkit.config import preset_names, preset_summary, read_preset
 
         names = preset_names()
         if args.json:
             print(json.dumps(names))
         else:
             for name in names:
-                raw = read_preset(name)
-                print(f"{name:<28} recipe={raw.get('recipe', 'pretrain')}")
+                recipe = read_preset(name).get("recipe", "pretrain")
+                print(f"{name:<29}{recipe:<16}{preset_summary(name)}")
     return 0

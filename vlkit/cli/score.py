@@ -1,6 +1,7 @@
 """`vlkit score TASK ...`: official metrics of a predictions file, printed as JSON.
 
     vlkit score vqa --questions Q --annotations A --predictions R
+    vlkit score vqa --annotations VQA_TXT_STORE --predictions R
     vlkit score nlvr2 --annotations DEV_JSONL|TXT_STORE --predictions CSV
     vlkit score retrieval --rankings R --annotations TXT2IMG_JSON|TXT_STORE
     vlkit score vcr --annotations VCR_JSONL|TXT_STORE --predictions LEADERBOARD_CSV
@@ -21,12 +22,13 @@ from typing import Any
 
 from vlkit.metrics.files import load_json
 from vlkit.utils.errors import DataError
+from vlkit.utils.suggest import missing_path
 
 # task -> (help, {required file flag: help}), in the order `vlkit score --help` lists them.
 TASKS: dict[str, tuple[str, dict[str, str]]] = {
     "vqa": ("VQA v2 accuracy (official VQA evaluation)", {
-        "--questions": "official questions json",
-        "--annotations": "official annotations json",
+        "--questions": "official questions json (not with a vlkit vqa text store)",
+        "--annotations": "official annotations json or a vlkit vqa text store",
         "--predictions": "official results json [{question_id, answer}]"}),
     "nlvr2": ("NLVR2 accuracy and consistency (official metrics.py)", {
         "--annotations": "NLVR2 json lines or a vlkit nlvr2 text store",
@@ -48,6 +50,8 @@ TASKS: dict[str, tuple[str, dict[str, str]]] = {
         "--predictions": "COCO results json [{image_id, caption}]"}),
 }
 
+OPTIONAL = {("vqa", "--questions")}  # a vqa text store holds the questions
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="official metrics of a predictions file (JSON on stdout)",
@@ -57,7 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     for task, (task_help, files) in TASKS.items():
         parsers[task] = tasks.add_parser(task, help=task_help)
         for flag, flag_help in files.items():
-            parsers[task].add_argument(flag, required=True, help=flag_help)
+            parsers[task].add_argument(flag, required=(task, flag) not in OPTIONAL,
+                                       help=flag_help)
     parsers["vqa"].add_argument(
         "--require-all", action="store_true",
         help="fail unless every annotated question has a prediction (official loader)")
@@ -97,11 +102,35 @@ def _covered_ids(gold: dict[str, Any], preds: dict[str, Any], preds_path: str, w
 
 
 def _score_vqa(args: argparse.Namespace) -> dict[str, Any]:
-    from vlkit.metrics.vqa import evaluate_vqa_files
+    from vlkit.metrics.vqa import (
+        evaluate_vqa_covered,
+        evaluate_vqa_files,
+        official_from_records,
+        read_vqa_results,
+    )
 
-    result = evaluate_vqa_files(args.questions, args.annotations, args.predictions,
-                                require_all=args.require_all)
-    return result.to_dict()
+    path = Path(args.annotations)
+    if not path.exists():
+        raise DataError(f"--annotations: {missing_path(path)}")
+    if not path.is_dir():
+        if args.questions is None:
+            raise DataError(f"--annotations {path} is an official annotations file: pass the "
+                            "official questions file as --questions too (or give a vlkit vqa "
+                            "text store as --annotations)")
+        return evaluate_vqa_files(args.questions, path, args.predictions,
+                                  require_all=args.require_all).to_dict()
+    from vlkit.data.stores.native_txt import NativeTextStore
+
+    store = NativeTextStore(path)
+    if store.task != "vqa":
+        raise DataError(f"{path}: a '{store.task}' text store, expected task 'vqa'")
+    _, anns = official_from_records(store)
+    if not anns:
+        raise DataError(f"{path}: no record has annotator answers (a test split without "
+                        "annotations cannot be scored)")
+    preds = read_vqa_results(args.predictions)
+    return evaluate_vqa_covered(anns, preds, args.predictions, str(path),
+                                require_all=args.require_all).to_dict()
 
 
 def _score_nlvr2(args: argparse.Namespace) -> dict[str, Any]:

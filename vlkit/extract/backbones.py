@@ -16,9 +16,10 @@ import torch.nn.functional as F
 
 from vlkit.extract.boxes import RegionFeaturizer
 from vlkit.extract.options import SYNTHETIC, ExtractOptions
-from vlkit.extract.resnet import ResNet
+from vlkit.extract.resnet import DEPTHS, ResNet
 from vlkit.extract.roi_align import roi_align
 from vlkit.extract.weights import load_into, read_state_dict
+from vlkit.utils.errors import ConfigError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # the normalisation torchvision's ResNet weights expect
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -36,8 +37,9 @@ class ResNetBackbone:
     def __init__(self, opts: ExtractOptions):
         self.opts = opts
         self.net = ResNet(opts.backbone, opts.layer).eval()
-        load_into(self.net, read_state_dict(opts.weights, opts.backbone), opts.weights,
-                  ignore_prefixes=("fc.",))
+        state = read_state_dict(opts.weights, opts.backbone)
+        check_depth(state, opts)
+        load_into(self.net, state, opts.weights, ignore_prefixes=("fc.",))
         self.feat_dim = self.net.out_channels
         self.mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
@@ -68,6 +70,24 @@ class ResNetBackbone:
                                self.opts.sampling_ratio, aligned=True)  # (m, C, P, P)
             out[rows] = pooled.mean(dim=(2, 3)).numpy()
         return out
+
+
+def resnet_depth(state: dict[str, torch.Tensor]) -> str | None:
+    """The ResNet (`resnet18` ... `resnet152`) whose blocks per stage and block kind the state
+    dict's `layerN.M.*` keys show; None when they match none."""
+    counts = [1 + max((int(k.split(".")[1]) for k in state if k.startswith(f"layer{i}.")),
+                      default=-1) for i in range(1, 5)]
+    kind = "bottleneck" if "layer1.0.conv3.weight" in state else "basic"
+    return next((name for name, spec in DEPTHS.items() if spec == (kind, tuple(counts))), None)
+
+
+def check_depth(state: dict[str, torch.Tensor], opts: ExtractOptions) -> None:
+    """ConfigError naming the matching --backbone when the weights are another ResNet's."""
+    found = resnet_depth(state)
+    if found is not None and found != opts.backbone:
+        raise ConfigError(f"--weights {opts.weights}: {found} weights (blocks per stage "
+                          f"{list(DEPTHS[found][1])}), but --backbone is {opts.backbone}; "
+                          f"pass --backbone {found}")
 
 
 def build_featurizer(opts: ExtractOptions) -> RegionFeaturizer:

@@ -91,7 +91,11 @@ def infer_vlp_config(sd: dict[str, torch.Tensor], name: str = "vlp-base") -> Mod
     except (KeyError, ValueError) as err:
         raise CheckpointError(f"not a VLP state dict: missing {err}") from err
     if cfg.hidden_size % cfg.num_heads:
-        cfg = dataclasses.replace(cfg, num_heads=max(1, cfg.hidden_size // 64))
+        guess = max(1, cfg.hidden_size // 64)
+        log.warning("hidden size %d is not divisible by preset %s's %d heads: assumed "
+                    "hidden_size // 64 = %d heads (BERT's convention; the weights do not show "
+                    "the head count)", cfg.hidden_size, name, cfg.num_heads, guess)
+        cfg = dataclasses.replace(cfg, num_heads=guess)
     return cfg
 
 

@@ -7,20 +7,50 @@ the candidate's clipped vector min(c, r) is compared with each reference by cosi
 Gaussian length penalty exp(-(l_c - l_r)^2 / (2 * 6^2)) (l = the sentence's bigram count, as
 in the reference code); scores average over n and references, times 10.
 
-`vlkit score caption` uses pycocoevalcap itself (with the COCO tokenizer); this module serves
-training: the SCST reward and validation CIDEr-D on token ids, with the document frequencies
-of a fixed corpus (e.g. every training image's references), without Java.
+Two uses, one formula:
+- `corpus_cider(predictions, references)`: the caption metric. Text is split into words as
+  COCO's evaluation does (lower case, punctuation such as "." and "," dropped: `coco_words`)
+  and the document frequencies come from the references of the scored images, as
+  pycocoevalcap's `Cider` computes them. This is what validation (`cider`) and the final
+  evaluation (`cider` in final_metrics.json) report, and it equals `vlkit score caption`'s
+  `CIDEr` whenever the PTB tokenizer splits words at spaces and punctuation (always on the
+  synthetic world; a contraction such as "don't" is one word here and two there).
+- `CiderD(corpus).score(token_ids, reference_ids)`: the SCST reward, on token ids with the
+  document frequencies of every training reference; it is not reported as a metric (its "."
+  tokens and sub-words give other values than the metric).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 
 Tokens = Sequence[Hashable]
 MAX_N = 4
 SIGMA = 6.0
+# The tokens pycocoevalcap's PTBTokenizer drops after tokenising (its PUNCTUATIONS list).
+COCO_PUNCTUATION = frozenset({"''", "'", "``", "`", "-lrb-", "-rrb-", "-lcb-", "-rcb-", ".",
+                              "?", "!", ",", ":", "-", "--", "...", ";"})
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*|\S")
+
+
+def coco_words(text: str) -> list[str]:
+    """Lower-cased words with COCO's punctuation tokens dropped ("a red circle ." ->
+    ["a", "red", "circle"]); brackets count as punctuation as PTB's -LRB- etc. do."""
+    words = _WORD.findall(text.lower())
+    return [w for w in words if w not in COCO_PUNCTUATION and w not in "()[]{}"]
+
+
+def corpus_cider(predictions: dict[str, str], references: dict[str, list[str]]) -> float:
+    """CIDEr-D of caption texts {image id: caption} against {image id: reference captions},
+    on `coco_words`, document frequencies from the references of the predicted images (what
+    `vlkit score caption` reports as CIDEr)."""
+    ids = list(predictions)
+    refs = [[coco_words(r) for r in references[i]] for i in ids]
+    scorer = CiderD(refs)
+    return scorer.corpus_score([coco_words(predictions[i]) for i in ids], refs)
 
 
 def ngram_counts(tokens: Tokens, max_n: int = MAX_N) -> Counter:

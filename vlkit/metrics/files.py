@@ -11,13 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from vlkit.utils.errors import DataError
+from vlkit.utils.suggest import missing_path
 
 
 def existing_file(path: str | Path, what: str) -> Path:
-    """`path` as a Path; DataError "<path>: <what> not found" when it is not a file."""
+    """`path` as a Path; DataError "<path>: <what> not found" when it is not a file (with
+    near matches when the path does not exist)."""
     path = Path(path)
+    if not path.exists():
+        raise DataError(f"{what} not found: {missing_path(path)}")
     if not path.is_file():
-        raise DataError(f"{path}: {what} not found")
+        raise DataError(f"{path}: {what} not found (a folder, expected a file)")
     return path
 
 

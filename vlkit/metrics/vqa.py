@@ -18,6 +18,7 @@ per answer type and per question type, as `VQAEval(n=2)` stores them.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,41 @@ def read_vqa_results(path: str | Path, questions: Mapping[str, Any] | None = Non
     return out
 
 
+def official_question_id(rid: str) -> int | str:
+    """A store record id as the official files spell question ids: int when all digits."""
+    return int(rid) if rid.isdigit() else rid
+
+
+def official_from_records(records: Iterable[Mapping[str, Any]]
+                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """vlkit `vqa` store records -> (official questions, official annotations) lists.
+
+    Records without annotator answers (a test split) give a question and no annotation.
+    Answer records get `answer_id` 1..n and `answer_confidence` "yes" as in VQA v2, so two
+    annotators who gave the same answer stay two annotators. Image ids are ints when all
+    digits (the official type), else the store's string.
+    """
+    questions, annotations = [], []
+    for rec in records:
+        qid = official_question_id(str(rec["id"]))
+        img = str(rec.get("img_id", ""))
+        image_id: int | str = int(img) if img.isdigit() else img
+        questions.append({"image_id": image_id, "question": rec.get("text", ""),
+                          "question_id": qid})
+        answers = rec.get("answers") or []
+        if not answers:
+            continue
+        counts = Counter(answers)
+        annotations.append({
+            "question_id": qid, "image_id": image_id,
+            "question_type": rec.get("question_type", ""),
+            "answer_type": rec.get("answer_type", ""),
+            "multiple_choice_answer": counts.most_common(1)[0][0],
+            "answers": [{"answer": a, "answer_confidence": "yes", "answer_id": j + 1}
+                        for j, a in enumerate(answers)]})
+    return questions, annotations
+
+
 def evaluate_vqa_files(questions: str | Path, annotations: str | Path, results: str | Path,
                        require_all: bool = False, precision: int = 2) -> VQAResult:
     """Official evaluation from the three official files.
@@ -203,6 +239,15 @@ def evaluate_vqa_files(questions: str | Path, annotations: str | Path, results: 
     _require(qdata, ("questions",), Path(questions), "the top-level object")
     anns = read_vqa_annotations(annotations)
     preds = read_vqa_results(results, qdata)
+    return evaluate_vqa_covered(anns, preds, str(results), str(annotations), require_all,
+                                precision)
+
+
+def evaluate_vqa_covered(anns: list[Mapping[str, Any]], preds: Mapping[Any, str],
+                         results: str, annotations: str, require_all: bool = False,
+                         precision: int = 2) -> VQAResult:
+    """`evaluate_vqa` with the official loader's coverage rules (see `evaluate_vqa_files`);
+    `results` and `annotations` name the sources in messages."""
     ann_ids = {ann["question_id"] for ann in anns}
     unknown = [qid for qid in preds if qid not in ann_ids]
     if unknown:

@@ -30,6 +30,7 @@ from vlkit.models.vlbert import TIED_WEIGHTS as VLBERT_TIED
 from vlkit.models.vlbert import heads_in as vlbert_heads_in
 from vlkit.utils.atomic import atomic_dir
 from vlkit.utils.errors import CheckpointError, ConfigError
+from vlkit.utils.suggest import missing_path
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.yaml"
@@ -109,7 +110,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors of a .safetensors file, or of a .pt/.bin file via torch.load(weights_only=True)."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint file {path} does not exist")
+        raise CheckpointError(missing_path(path) if not path.exists() else
+                              f"{path}: a folder, expected a checkpoint file")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -163,6 +165,8 @@ def save_model(model: nn.Module, dst: str | Path, cfg: ModelConfig | None = None
 def read_model_config(src: str | Path) -> ModelConfig:
     """The ModelConfig stored in a checkpoint folder's config.yaml."""
     path = Path(src) / CONFIG
+    if not Path(src).exists():
+        raise CheckpointError(missing_path(src))
     if not path.is_file():
         raise CheckpointError(f"{src}: not a vlkit checkpoint folder (no {CONFIG})")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

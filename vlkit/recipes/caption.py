@@ -8,10 +8,10 @@ greedy and beam-search decoding, CIDEr-D, and self-critical sequence training (S
 Training examples are caption records (one per caption); `task.s2s_prob` / `task.bi_prob`
 pick each example's attention mask (vlkit.data.vlp). With `task.scst=true` the examples are
 images with all their references and the objective is SCST (CIDEr-D reward on token ids,
-greedy baseline). Validation decodes greedily and reports `cider` (token-id CIDEr-D with the
-validation references' document frequencies). At the end the validation (and test) images
-are captioned greedily and by beam search; COCO results files go to
-RUN/predictions/caption_<split>_<greedy|beam>.json and the pycocoevalcap scores to
+greedy baseline). Validation decodes greedily and reports `cider`, the caption metric
+(vlkit.metrics.cider.corpus_cider: CIDEr-D on COCO words, as `vlkit score caption`). At the
+end the validation (and test) images are captioned greedily and by beam search; COCO results
+files go to RUN/predictions/caption_<split>_<greedy|beam>.json and the pycocoevalcap scores to
 final_metrics.json.
 """
 
@@ -37,11 +37,11 @@ from vlkit.recipes import common
 from vlkit.recipes.caption_eval import (
     CaptionOptions,
     beam_config,
+    caption_cider,
     caption_images,
     caption_loader,
     evaluate_split,
     special_ids,
-    token_cider,
 )
 from vlkit.recipes.init import initialise
 from vlkit.recipes.loaders import batch_sampler
@@ -114,7 +114,7 @@ def main(cfg: RunConfig) -> dict:
     def evaluate(m: torch.nn.Module) -> dict[str, float]:
         captions = caption_images(m, cfg, val_images, beam_config(opts, 1), ctx.device,
                                   opts.eval_batch_size)
-        return {"cider": token_cider(captions, val_images)}
+        return {"cider": caption_cider(captions, val_images, cfg)}
 
     last = train(model, objective, batches, cfg.train, ctx.run_dir, ctx.device, ctx.dist,
                  evaluate)

@@ -16,7 +16,7 @@ from vlkit.data.datasets.caption import ImageCaptionDataset
 from vlkit.data.loader import BatchLoader
 from vlkit.data.sampling import FixedBatchSampler
 from vlkit.generation import BeamConfig
-from vlkit.metrics.cider import CiderD
+from vlkit.metrics.cider import corpus_cider
 from vlkit.objectives.caption import decode
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.atomic import atomic_write_json
@@ -77,12 +77,13 @@ def caption_images(model: torch.nn.Module, cfg: RunConfig, dataset: ImageCaption
     return out
 
 
-def token_cider(captions: dict[str, list[int]], dataset: ImageCaptionDataset) -> float:
-    """CIDEr-D on token ids, document frequencies from this dataset's references."""
-    refs = dataset.references()
-    scorer = CiderD(refs.values())
-    ids = list(captions)
-    return scorer.corpus_score([captions[i] for i in ids], [refs[i] for i in ids])
+def caption_cider(captions: dict[str, list[int]], dataset: ImageCaptionDataset,
+                  cfg: RunConfig) -> float:
+    """The caption metric CIDEr-D (`vlkit.metrics.cider.corpus_cider`: COCO words, document
+    frequencies of the captioned images' references) of decoded token ids."""
+    tok = get_tokenizer(cfg.text.vocab, cfg.text.lowercase)
+    refs = {i: [tok.decode(r) for r in rs] for i, rs in dataset.references().items()}
+    return corpus_cider({i: tok.decode(c) for i, c in captions.items()}, refs)
 
 
 def evaluate_split(model: torch.nn.Module, cfg: RunConfig, opts: CaptionOptions,
@@ -101,7 +102,7 @@ def evaluate_split(model: torch.nn.Module, cfg: RunConfig, opts: CaptionOptions,
         preds = {i: tok.decode(c) for i, c in captions.items()}
         atomic_write_json(run_dir / "predictions" / f"caption_{split}_{name}.json",
                           [{"image_id": i, "caption": c} for i, c in preds.items()])
-        scores = {"cider_tokens": token_cider(captions, dataset)}
+        scores = {"cider": corpus_cider(preds, refs_text)}
         if opts.coco_metrics:
             scores.update(_coco_scores(refs_text, preds))
         results[name] = scores

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from vlkit.config import RunConfig, config_to_yaml
 from vlkit.data.stores.concat import ConcatTextStore
@@ -22,6 +23,7 @@ from vlkit.train.distributed import DistInfo, init_distributed
 from vlkit.train.precision import pick_device
 from vlkit.utils.atomic import atomic_write_json, atomic_write_text
 from vlkit.utils.errors import ConfigError
+from vlkit.utils.suggest import closest, missing_path
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +63,54 @@ def _write_config(run_dir: Path, cfg: RunConfig) -> None:
     path = run_dir / "config.yaml"
     text = config_to_yaml(cfg)
     if path.exists() and path.read_text() != text and any((run_dir / "checkpoints").glob("*.pt")):
-        log.warning("%s differs from this run's config; resuming with the new one", path)
+        changes = config_changes(yaml.safe_load(path.read_text()) or {}, yaml.safe_load(text))
+        log.warning("resuming %s with a different config (old -> new): %s", run_dir,
+                    "; ".join(changes) or "formatting only")
     atomic_write_text(path, text)
 
 
+def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """'key: old -> new' for every dotted key whose value differs between two configs."""
+    out = []
+    for key in sorted(set(old) | set(new), key=str):
+        name = f"{prefix}{key}"
+        a, b = old.get(key, "<unset>"), new.get(key, "<unset>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += config_changes(a, b, f"{name}.")
+        elif a != b:
+            out.append(f"{name}: {a if a != '' else repr(a)} -> {b if b != '' else repr(b)}")
+    return out
+
+
 def data_path(cfg: RunConfig, name: str) -> Path:
+    """A store name resolved under data.root; a missing root or store is named as the config
+    key the user set (data.root), not as a derived path."""
     path = Path(name)
-    return path if path.is_absolute() or not cfg.data.root else Path(cfg.data.root) / path
+    if path.is_absolute() or not cfg.data.root:
+        return path
+    root = Path(cfg.data.root)
+    if not root.is_dir():
+        raise ConfigError(f"config key 'data.root': {missing_path(root)}")
+    if not (root / path).exists():
+        folder, missing = root, path.parts[0]
+        if (root / missing).is_dir() and len(path.parts) > 1:
+            folder, missing = root / missing, path.parts[1]
+        raise ConfigError(f"config key 'data.root' is {root}, which holds no '{name}' "
+                          f"({_near(folder, missing)}); set data.root to the folder holding "
+                          "the stores, or name the store relative to it")
+    return root / path
+
+
+def _near(folder: Path, name: str) -> str:
+    """'did you mean X?' or a short listing of `folder`."""
+    present = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    best = closest(name, present)
+    if best is not None:
+        return f"did you mean '{best}'?"
+    if not present:
+        return f"{folder} is empty"
+    more = f", ... ({len(present)} in all)" if len(present) > 8 else ""
+    return f"{folder} holds {', '.join(present[:8])}{more}"
 
 
 def open_image_stores(cfg: RunConfig, names: list[str]) -> list:

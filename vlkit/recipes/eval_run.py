@@ -34,10 +34,12 @@ from vlkit.recipes.evaluation import (
     split_stores,
     task_module,
 )
+from vlkit.text.tokenizer import get_tokenizer
 from vlkit.train.checkpoint import latest_checkpoint
 from vlkit.train.precision import resolve_precision
 from vlkit.utils.atomic import atomic_write_json
 from vlkit.utils.errors import CheckpointError, ConfigError
+from vlkit.utils.suggest import missing_path
 
 log = logging.getLogger(__name__)
 TYPE_TABLE = "uniter.embeddings.token_type_embeddings.weight"
@@ -55,6 +57,8 @@ class EvalSource:
 def find_source(src: str | Path) -> EvalSource:
     """Resolve RUN_DIR | MODEL_DIR | CHECKPOINT_FILE to weights + config."""
     path = Path(src)
+    if not path.exists():
+        raise CheckpointError(missing_path(path))
     if path.is_file():
         run = path.parent.parent if path.parent.name == "checkpoints" else path.parent
         return EvalSource(path, run / CONFIG, run / "eval")
@@ -89,7 +93,20 @@ def load_config(source: EvalSource, overrides: list[str], sd: dict[str, torch.Te
     raw = merge(raw, given)
     if "out" not in given:
         raw["out"] = str(source.out)
-    return build_config(raw)
+    cfg = build_config(raw)
+    check_vocab_fits(cfg, source.config)
+    return cfg
+
+
+def check_vocab_fits(cfg: RunConfig, config: Path) -> None:
+    """ConfigError when text.vocab has more tokens than the model's word embeddings: its ids
+    would index past them (an IndexError deep in the model otherwise)."""
+    size = len(get_tokenizer(cfg.text.vocab, cfg.text.lowercase))
+    if size > cfg.model.vocab_size:
+        raise ConfigError(f"{config}: text.vocab {cfg.text.vocab!r} has {size} tokens but the "
+                          f"model has vocab_size={cfg.model.vocab_size}; set text.vocab to the "
+                          "vocabulary the model was trained with (a shipped name or a "
+                          "vocab.txt path)")
 
 
 def load_eval_model(cfg: RunConfig, sd: dict[str, torch.Tensor]) -> nn.Module:

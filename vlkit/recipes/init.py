@@ -10,7 +10,8 @@ from torch import nn
 from vlkit.config import RunConfig
 from vlkit.models.bert_init import init_text_from_bert
 from vlkit.models.io import load_weights
-from vlkit.utils.errors import CheckpointError
+from vlkit.utils.errors import CheckpointError, ConfigError
+from vlkit.utils.suggest import missing_path
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ def initialise(model: nn.Module, cfg: RunConfig) -> None:
     if not src:
         return
     path = Path(src)
+    if not path.exists():
+        raise ConfigError(f"config key 'train.init_from': {missing_path(path)}")
     if (path / "model").is_dir() and not (path / "model.safetensors").exists():
         path = path / "model"
     if (path / "config.json").is_file() and not (path / "config.yaml").is_file():

@@ -5,7 +5,8 @@
 3. fine-tune VQA twice with the same step budget, side by side: from the pre-trained weights
    and from scratch (uniter-tiny-vqa);
 4. score both on the VQA questions of held-out test images, print a table, and write
-   DIR/final_metrics.json (each fine-tuning run scores itself at its end).
+   DIR/final_metrics.json (each fine-tuning run scores itself at its end) and
+   DIR/comparison.png (both runs' validation accuracy over the fine-tuning steps).
 Phases are budgeted in steps, not seconds, so a slower machine learns the same thing, only later.
 Every phase is an ordinary run directory: re-running the command resumes where it stopped.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 from vlkit.config import load_config
 from vlkit.data.synthetic.world import GENERATOR_VERSION, build_world
 from vlkit.recipes import pretrain, vqa
+from vlkit.train.plots import plot_comparison
 from vlkit.utils.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -123,8 +125,25 @@ def _phase(title: str) -> float:
     return time.perf_counter()
 
 
+def _finished_before(out: Path, plan: QuickstartPlan) -> dict[str, float]:
+    """Timings of the phases a previous run with this plan finished (a re-run measures only
+    what it really does, and keeps the rest)."""
+    path = out / "final_metrics.json"
+    if not path.is_file():
+        return {}
+    old = json.loads(path.read_text())
+    if old.get("plan") != {k: v for k, v in vars(plan).items()}:
+        return {}
+    done = {"world_s": (out / "world" / "manifest.json").is_file(),
+            "pretrain_s": (out / "pretrain" / "final_metrics.json").is_file(),
+            "vqa_s": all((out / f"vqa-{n}" / "final_metrics.json").is_file()
+                         for n in ("pretrained", "scratch"))}
+    return {k: v for k, v in old.get("timings_s", {}).items() if done.get(k)}
+
+
 def run_quickstart(plan: QuickstartPlan) -> dict:
     out = Path(plan.out)
+    kept = _finished_before(out, plan)
     timings: dict[str, float] = {}
     start = _phase(f"1/3 building the synthetic world ({plan.images} images)")
     world = _world(plan)
@@ -143,6 +162,9 @@ def run_quickstart(plan: QuickstartPlan) -> dict:
                    "then scoring both on held-out images")
     scores = finetune_both(plan, out, common)
     timings["vqa_s"] = time.perf_counter() - start
+    plot_comparison({"pre-trained, then fine-tuned": out / "vqa-pretrained",
+                     "fine-tuned from scratch": out / "vqa-scratch"}, "vqa_acc",
+                    out / "comparison.png", "VQA validation accuracy: pre-trained vs scratch")
 
     results = {
         "vqa": {name: r["test"]["accuracy"] for name, r in scores.items()},
@@ -151,7 +173,10 @@ def run_quickstart(plan: QuickstartPlan) -> dict:
         "num_train_questions": scores["scratch"]["num_train_questions"],
         "pretrain": {"train": pre["train"], "val": pre.get("val", {})},
         "plan": {k: v for k, v in vars(plan).items()},
-        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "timings_s": {k: kept.get(k, round(v, 1)) for k, v in timings.items()},
+        # bf16 where the CPU computes it natively, else fp32: figures differ slightly
+        "machine": {"pretrain": pre["train"]["machine"],
+                    "vqa": scores["pretrained"]["train"]["machine"]},
     }
     atomic_write_json(out / "final_metrics.json", results)
     print_table(results)
@@ -173,3 +198,7 @@ def print_table(results: dict) -> None:
         print("pre-training validation losses: "
               + ", ".join(f"{k}={v:.3f}" for k, v in losses.items()))
     print(f"time per phase (s): {results['timings_s']}")
+    machine = results.get("machine", {}).get("pretrain")
+    if machine:
+        print(f"precision {machine['precision']} on {machine['cpu']} "
+              f"({machine['threads']} threads for pre-training)")

@@ -22,6 +22,7 @@ import torch
 from vlkit.config import RunConfig
 from vlkit.data.collate_vlp import collate_vlp_vqa
 from vlkit.data.datasets import PairDataset, VqaDataset
+from vlkit.metrics.vqa import evaluate_vqa, official_from_records, official_question_id
 from vlkit.models.io import save_model
 from vlkit.models.zoo import build_model
 from vlkit.objectives.vlbert_tasks import VlBertVqaObjective
@@ -76,13 +77,25 @@ def predict(model: torch.nn.Module, cfg: RunConfig, dataset: VqaDataset, device)
         total += float(batch.targets.gather(1, picked[:, None]).sum())
         count += batch.size
         for qid, label in zip(batch.qids, picked.tolist(), strict=True):
-            answers.append({"question_id": int(qid) if qid.isdigit() else qid,
+            answers.append({"question_id": official_question_id(qid),
                             "answer": label2ans[label] if label2ans else str(label)})
     return {"accuracy": total / max(count, 1), "num_questions": count, "predictions": answers}
 
 
+def with_official(scored: dict, dataset: VqaDataset) -> dict:
+    """`scored` plus the official VQA evaluation of its predictions (`vlkit score vqa`'s
+    figures: percent overall, perAnswerType, perQuestionType) under "official", when the
+    split's records hold annotator answers (a test split may not)."""
+    _, annotations = official_from_records(dataset.pairs.txt_store)
+    if annotations and scored["predictions"]:
+        preds = {p["question_id"]: p["answer"] for p in scored["predictions"]}
+        scored["official"] = evaluate_vqa(annotations, preds).to_dict()
+    return scored
+
+
 def task_eval(cfg: RunConfig, ctx: common.RunContext, model: torch.nn.Module) -> TaskEval:
-    """Official results json `[{"question_id", "answer"}]` per split (vqa_<split>.json)."""
+    """Official results json `[{"question_id", "answer"}]` per split (vqa_<split>.json) and
+    the official accuracies (`with_official`)."""
     img_stores = eval_image_stores(cfg)
     head = {"vlbert": "final_mlp", "vlp": "ans_classifier"}.get(cfg.model.arch, "vqa_output")
     num_answers = getattr(model, head)[-1].out_features
@@ -90,7 +103,8 @@ def task_eval(cfg: RunConfig, ctx: common.RunContext, model: torch.nn.Module) ->
     def dataset(names: list[str]) -> VqaDataset:
         return vqa_dataset(cfg, names, img_stores, num_answers)
 
-    return TaskEval("vqa", "json", dataset, lambda m, data: predict(m, cfg, data, ctx.device),
+    return TaskEval("vqa", "json", dataset,
+                    lambda m, data: with_official(predict(m, cfg, data, ctx.device), data),
                     atomic_write_json)
 
 

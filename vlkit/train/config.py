@@ -31,6 +31,11 @@ class TrainConfig:
     val_every: int = 1000
     ckpt_every: int = 1000
     keep_checkpoints: int = 2
+    # a validation metric (e.g. vqa_acc; names ending in "loss" are minimised): the run ends
+    # with, evaluates and saves the weights of its best validation (final_metrics.json:
+    # train.best says which step). Empty: the last step's weights.
+    keep_best: str = ""
+    early_stop_patience: int = 0  # with keep_best: stop after N validations without improvement
     init_from: str = ""  # vlkit checkpoint (dir or .safetensors) to initialise weights from
     seed: int = 42
     progress: bool = True

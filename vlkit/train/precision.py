@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import platform
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -50,3 +54,25 @@ def autocast(precision: str, device: torch.device) -> contextlib.AbstractContext
 def make_grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler:
     """A GradScaler that is active only for fp16 (bf16 needs no loss scaling)."""
     return torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux), else what `platform` says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine_summary(device: torch.device, precision: str) -> dict[str, Any]:
+    """Where a run's figures were measured: precision used, CPU model, torch threads, cores,
+    and the GPU when the run used one. Figures differ slightly between bf16 and fp32."""
+    out: dict[str, Any] = {"precision": resolve_precision(precision, device),
+                           "device": str(device), "cpu": cpu_model(),
+                           "threads": torch.get_num_threads(), "cpu_count": os.cpu_count()}
+    if device.type == "cuda":
+        out["gpu"] = torch.cuda.get_device_name(device)
+    return out

@@ -4,7 +4,9 @@ The loop knows nothing about tasks. It sees:
 - an `Objective`: `objective(model, batch) -> (loss, logs)` — the one place a batch meets a model;
 - a `BatchStream`: an endless iterable of batches (each with `.to(device)`) whose position can be
   saved and restored (`state_dict`/`load_state_dict`), so a resumed run sees the same batches;
-- an optional `evaluate(model) -> dict[str, float]` run on rank 0 every `val_every` steps.
+- an optional `evaluate(model) -> dict[str, float]` run on rank 0 every `val_every` steps;
+  with `keep_best` the best validation's weights are what the model holds at the end
+  (vlkit.train.best), and `early_stop_patience` ends training early.
 Re-running on a run directory that has checkpoints resumes from the newest one.
 """
 
@@ -24,13 +26,20 @@ import torch
 from torch import nn
 
 from vlkit.train import checkpoint as ckpt
+from vlkit.train.best import BestTracker, load_best_weights, save_best_weights
 from vlkit.train.config import TrainConfig
 from vlkit.train.distributed import DistInfo, barrier, gather_objects, mean_across_ranks
 from vlkit.train.optim import build_optimizer
-from vlkit.train.precision import autocast, make_grad_scaler, resolve_precision
+from vlkit.train.plots import plot_curves
+from vlkit.train.precision import (
+    autocast,
+    machine_summary,
+    make_grad_scaler,
+    resolve_precision,
+)
 from vlkit.train.schedule import set_lr
-from vlkit.train.writers import MetricsWriter, plot_curves
-from vlkit.utils.errors import CheckpointError
+from vlkit.train.writers import MetricsWriter, read_metrics
+from vlkit.utils.errors import CheckpointError, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +75,10 @@ def _wrap(model: nn.Module, objective: Objective, dist: DistInfo,
     return nn.parallel.DistributedDataParallel(module, device_ids=ids, find_unused_parameters=True)
 
 
-def _restore(run_dir: Path, model, optimizer, scaler, batches, dist: DistInfo) -> int:
+def _restore(run_dir: Path, model, optimizer, scaler, batches, dist: DistInfo,
+             best: BestTracker | None, machine: dict) -> int:
+    """Load the newest checkpoint (if any) and return its step; `machine` takes the one the
+    checkpoint was written on."""
     path = ckpt.latest_checkpoint(run_dir)
     if path is None:
         return 0
@@ -75,6 +87,9 @@ def _restore(run_dir: Path, model, optimizer, scaler, batches, dist: DistInfo) -
     optimizer.load_state_dict(state["optimizer"])
     scaler.load_state_dict(state["scaler"])
     batches.load_state_dict(state["data"])
+    if best is not None and "best" in state:
+        best.load_state_dict(state["best"])
+    machine.update(state.get("machine", {}))
     ckpt.set_rng_state(_rank_rng(state, dist, path))
     log.info("resumed from %s (step %d)", path, state["step"])
     return int(state["step"])
@@ -101,9 +116,11 @@ def train(
     device: torch.device,
     dist: DistInfo | None = None,
     evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
-) -> dict[str, float]:
-    """Train `model` for `cfg.total_steps` optimizer steps; return the last logged values."""
+) -> dict[str, Any]:
+    """Train `model` for `cfg.total_steps` optimizer steps (fewer when it stops early); return
+    the last logged values, plus `best` ({metric, value, step, stopped_early}) with keep_best."""
     dist = dist or DistInfo()
+    best = _best_tracker(cfg, evaluate)
     run_dir = Path(run_dir)
     cfg = dataclasses.replace(cfg, precision=resolve_precision(cfg.precision, device))
     log.info("training on %s in %s", device, cfg.precision)
@@ -113,7 +130,10 @@ def train(
     optimizer = build_optimizer(model, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps,
                                 weight_decay=cfg.weight_decay, lr_mult=cfg.lr_mult)
     scaler = make_grad_scaler(cfg.precision, device)
-    step = _restore(run_dir, model, optimizer, scaler, batches, dist)
+    machine = machine_summary(device, cfg.precision)
+    saved_machine: dict = {}
+    step = _restore(run_dir, model, optimizer, scaler, batches, dist, best, saved_machine)
+    start_step = step
     stream = iter(batches)  # after restoring: loaders start from the saved position
     wrapped = _wrap(model, objective, dist, device)
     writer = MetricsWriter(run_dir, enabled=dist.is_main, resume_step=step)
@@ -123,7 +143,7 @@ def train(
     last: dict[str, float] = {}
     window_start, window_items = time.perf_counter(), 0
     wrapped.train()
-    while step < cfg.total_steps:
+    while step < cfg.total_steps and not (best is not None and best.should_stop):
         lr = set_lr(optimizer, step, cfg)
         items = _accumulate(wrapped, stream, cfg, device, scaler, sums, counts)
         window_items += items
@@ -145,16 +165,62 @@ def train(
             counts.clear()
             window_start, window_items = time.perf_counter(), 0
         if evaluate is not None and (step % cfg.val_every == 0 or step == cfg.total_steps):
-            _validate(model, evaluate, writer, step, dist)
+            results = _validate(model, evaluate, writer, step, dist)
+            if best is not None:
+                _track_best(best, results, step, model, run_dir, dist)
             wrapped.train()
-        if step % cfg.ckpt_every == 0 or step == cfg.total_steps:
-            _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist)
+        stopping = best is not None and best.should_stop
+        if step % cfg.ckpt_every == 0 or step == cfg.total_steps or stopping:
+            _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist, best, machine)
+        if stopping:
+            log.info("step %d: no better %s in %d validations; stopping early (best %.4g at "
+                     "step %d)", step, best.metric, best.patience, best.value, best.step)
     if bar is not None:
         bar.close()
     writer.close()
+    if step == start_step and step > 0:  # a finished run re-run: report its own figures
+        log.info("%s already trained to step %d; nothing to train", run_dir, step)
+        last = _last_logged(run_dir)
+        machine = saved_machine or machine
+    last = {**last, "machine": machine}
     if dist.is_main:
         plot_curves(run_dir)
+    if best is not None and best.value is not None:
+        if load_best_weights(run_dir, model):
+            log.info("model holds the best validation's weights: %s=%.4g at step %d",
+                     best.metric, best.value, best.step)
+        last = {**last, "best": best.summary()}
     return last
+
+
+def _last_logged(run_dir: Path) -> dict[str, Any]:
+    """The last training line of RUN/metrics.jsonl (what the run returned when it ended)."""
+    rows = [r for r in read_metrics(run_dir / "metrics.jsonl") if r.get("kind") == "train"]
+    return {k: v for k, v in rows[-1].items() if k not in ("step", "kind", "time")} if rows else {}
+
+
+def _best_tracker(cfg: TrainConfig, evaluate) -> BestTracker | None:
+    if cfg.early_stop_patience < 0:
+        raise ConfigError("config key 'train.early_stop_patience': expected >= 0, got "
+                          f"{cfg.early_stop_patience}")
+    if cfg.early_stop_patience and not cfg.keep_best:
+        raise ConfigError("config key 'train.early_stop_patience' needs train.keep_best=METRIC "
+                          "(the validation metric whose improvement it waits for)")
+    if not cfg.keep_best:
+        return None
+    if evaluate is None:
+        raise ConfigError("config key 'train.keep_best': this recipe runs no validation during "
+                          "training; leave keep_best empty")
+    return BestTracker(cfg.keep_best, cfg.early_stop_patience)
+
+
+def _track_best(best: BestTracker, results: dict, step: int, model, run_dir: Path,
+                dist: DistInfo) -> None:
+    """Update `best` on the main process (the only one that validates) and share it."""
+    if dist.is_main and best.update(results, step):
+        save_best_weights(run_dir, model)
+    state = gather_objects(best.state_dict())[0]
+    best.load_state_dict(state)
 
 
 def _progress(cfg: TrainConfig, dist: DistInfo, step: int):
@@ -195,7 +261,9 @@ def _optimizer_step(model, optimizer, scaler, cfg: TrainConfig) -> float:
     return float(norm)
 
 
-def _validate(model, evaluate, writer, step, dist) -> None:
+def _validate(model, evaluate, writer, step, dist) -> dict:
+    """The validation results on the main process ({} on the others)."""
+    results: dict = {}
     if dist.is_main:
         model.eval()
         with torch.no_grad():
@@ -204,13 +272,18 @@ def _validate(model, evaluate, writer, step, dist) -> None:
         log.info("step %d validation: %s", step,
                  ", ".join(f"{k}={v:.4g}" for k, v in results.items() if isinstance(v, float)))
     barrier()
+    return results
 
 
-def _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist) -> None:
+def _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist,
+          best: BestTracker | None, machine: dict) -> None:
     rng_ranks = gather_objects(ckpt.rng_state()) if dist.enabled else None
     if dist.is_main:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "scaler": scaler.state_dict(), "data": batches.state_dict()}
+                 "scaler": scaler.state_dict(), "data": batches.state_dict(),
+                 "machine": machine}
+        if best is not None:
+            state["best"] = best.state_dict()
         if rng_ranks is not None:
             state["rng_ranks"] = rng_ranks
         ckpt.save_checkpoint(run_dir, step, state, keep=cfg.keep_checkpoints)

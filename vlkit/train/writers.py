@@ -1,4 +1,4 @@
-"""Run-directory outputs on rank 0: metrics.jsonl, TensorBoard events and PNG curves."""
+"""Run-directory outputs on rank 0: metrics.jsonl and TensorBoard events (plots: plots.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import logging
 import math
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -85,39 +84,3 @@ def read_metrics(path: str | Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def plot_curves(run_dir: str | Path) -> Path | None:
-    """Plot every numeric series of metrics.jsonl into RUN/plots/curves.png."""
-    rows = read_metrics(Path(run_dir) / "metrics.jsonl")
-    series: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for row in rows:
-        for key, value in row.items():
-            if key in ("step", "time", "kind") or not isinstance(value, (int, float)):
-                continue
-            series[f"{row['kind']}/{key}"].append((row["step"], float(value)))
-    if not series:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = sorted(series)
-    cols = min(3, len(names))
-    rows_n = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(4.5 * cols, 3 * rows_n), squeeze=False)
-    for ax, name in zip(axes.flat, names, strict=False):
-        steps, values = zip(*series[name], strict=True)
-        ax.plot(steps, values, marker="." if len(steps) < 30 else None)
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("step", fontsize=8)
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(names):]:
-        ax.axis("off")
-    fig.tight_layout()
-    out = Path(run_dir) / "plots" / "curves.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out

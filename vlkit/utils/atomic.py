@@ -1,7 +1,9 @@
 """Write files and folders so that a crash never leaves something that looks complete.
 
 Everything is written to a temporary sibling first and renamed into place; `os.replace`
-is atomic on POSIX within one filesystem.
+is atomic on POSIX within one filesystem. `tempfile` creates its files 0600 and folders 0700;
+what lands at the final path gets the mode a plain `open()`/`mkdir()` would give under the
+process umask (0644 / 0755 under umask 022), so outputs stay readable by others.
 """
 
 from __future__ import annotations
@@ -16,6 +18,21 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    """The process umask: from /proc on Linux, else by setting it and putting it back at once
+    (which another thread could observe, hence /proc first)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp_path)` then rename the temporary file onto `path`."""
     path = Path(path)
@@ -25,6 +42,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        os.chmod(tmp_path, 0o666 & ~_umask())
         with open(tmp_path, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp_path, path)
@@ -59,6 +77,7 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

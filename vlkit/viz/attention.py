@@ -18,6 +18,7 @@ import yaml
 from vlkit.models.io import CONFIG, load_model
 from vlkit.utils.atomic import atomic_write
 from vlkit.utils.errors import CheckpointError, DataError
+from vlkit.utils.suggest import missing_path
 from vlkit.viz.example import example_attentions, load_example, sequence_labels
 from vlkit.viz.patterns import PATTERNS, classify_layers
 from vlkit.viz.render import render_layer, render_regions, render_summary
@@ -26,6 +27,8 @@ from vlkit.viz.render import render_layer, render_regions, render_summary
 def checkpoint_dir(path: str | Path) -> Path:
     """A checkpoint folder, or the `model/` folder of a run directory."""
     path = Path(path)
+    if not path.exists():
+        raise CheckpointError(missing_path(path))
     if (path / "model").is_dir() and not (path / "model.safetensors").exists():
         path = path / "model"
     if not (path / "model.safetensors").is_file():

@@ -3,7 +3,8 @@
 - `render_layer`: one layer, one panel per head, the (L, L) map with the text and region
   blocks separated by lines and labelled (WordPiece tokens, region names r0, r1, ...).
 - `render_regions`: the region boxes, numbered as in the maps, over the image when given.
-- `render_summary`: the pattern of every head (layers x heads grid) and the count per pattern.
+- `render_summary`: the pattern of every head (layers x heads grid) and the count per pattern,
+  or, when every head has the same pattern, a sentence that says so.
 """
 
 from __future__ import annotations
@@ -30,12 +31,21 @@ def _pyplot():
     return plt
 
 
-def _save(plt, fig, path: str | Path) -> Path:
-    """Lay out, write atomically as PNG, close."""
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+def _save(plt, fig, path: str | Path, layout: bool = True) -> Path:
+    """Lay out (unless done), write atomically as PNG cropped to its content, close."""
+    if layout:
+        fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png",
+                                               bbox_inches="tight", pad_inches=0.12))
     plt.close(fig)
     return Path(path)
+
+
+def title_colour(pattern: str) -> tuple[float, float, float]:
+    """The pattern's colour darkened enough for text on white."""
+    from matplotlib.colors import to_rgb
+
+    return tuple(0.45 * c for c in to_rgb(PATTERN_COLOURS.get(pattern, "black")))
 
 
 def _label_axes(ax, labels: list[str], txt_len: int, fontsize: float) -> None:
@@ -61,9 +71,14 @@ def render_layer(attn: np.ndarray, labels: list[str], txt_len: int, patterns: li
     heads, n, _ = attn.shape
     cols = min(heads, 4)
     rows = math.ceil(heads / cols)
-    panel = max(3.2, min(6.0, 0.16 * n))
-    fontsize = max(3.5, min(8.0, 220 / max(n, 1)))
-    fig, axes = plt.subplots(rows, cols, figsize=(panel * cols, panel * rows + 0.6),
+    panel = max(4.5, min(8.0, 0.24 * n))  # inches of one map
+    fontsize = max(4.5, min(9.0, 300 / max(n, 1)))
+    # Size each cell for its map, tick labels, colour bar and title, so the square maps fill
+    # it and no band of white is left between the figure title and the panels.
+    label = max(len(s) for s in labels) * fontsize * 0.6 / 72 + 0.2
+    cell_w, cell_h = panel + label + 0.8, panel + label + 0.4
+    top = 0.5  # inches for the figure title
+    fig, axes = plt.subplots(rows, cols, figsize=(cell_w * cols, cell_h * rows + top),
                              squeeze=False)
     for h in range(rows * cols):
         ax = axes[h // cols][h % cols]
@@ -73,12 +88,14 @@ def render_layer(attn: np.ndarray, labels: list[str], txt_len: int, patterns: li
         vmax = float(np.quantile(attn[h], 0.99)) or 1.0
         im = ax.imshow(attn[h], cmap="magma", vmin=0.0, vmax=vmax, interpolation="nearest")
         bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
-        bar.ax.tick_params(labelsize=6)
+        bar.ax.tick_params(labelsize=7)
         _label_axes(ax, labels, txt_len, fontsize)
-        ax.set_title(f"head {h}: {patterns[h]}", fontsize=9,
-                     color=PATTERN_COLOURS.get(patterns[h], "black"))
-    fig.suptitle(title, fontsize=10)
-    return _save(plt, fig, path)
+        ax.set_title(f"head {h}: {patterns[h]}", fontsize=11, fontweight="bold",
+                     color=title_colour(patterns[h]))
+    height = cell_h * rows + top
+    fig.tight_layout(rect=(0, 0, 1, 1 - top / height))
+    fig.suptitle(title, fontsize=12, y=1 - 0.12 / height, va="top")
+    return _save(plt, fig, path, layout=False)
 
 
 def render_regions(boxes: np.ndarray, labels: list[str], title: str, path: str | Path,
@@ -111,6 +128,9 @@ def render_summary(patterns: list[list[str]], title: str, path: str | Path) -> P
     """patterns[layer][head] -> grid of coloured cells plus a bar chart of counts."""
     plt = _pyplot()
     layers, heads = len(patterns), len(patterns[0])
+    found = {p for row in patterns for p in row}
+    if len(found) == 1:
+        return _one_pattern(plt, found.pop(), layers, heads, title, path)
     codes = np.array([[PATTERNS.index(p) for p in row] for row in patterns])
     from matplotlib.colors import ListedColormap
 
@@ -138,3 +158,14 @@ def render_summary(patterns: list[list[str]], title: str, path: str | Path) -> P
     bars.set_xlim(0, max(counts) * 1.2 + 0.5)
     fig.suptitle(title, fontsize=10)
     return _save(plt, fig, path)
+
+
+def _one_pattern(plt, pattern: str, layers: int, heads: int, title: str,
+                 path: str | Path) -> Path:
+    """A sentence instead of a grid of one colour: every head has `pattern`."""
+    fig = plt.figure(figsize=(7.5, 1.5))
+    fig.text(0.02, 0.78, title, fontsize=10, va="center")
+    fig.text(0.02, 0.4, f"All {layers * heads} heads ({layers} layers x {heads} heads) have "
+             f"one pattern: {pattern}", fontsize=13, fontweight="bold", va="center",
+             color=title_colour(pattern))
+    return _save(plt, fig, path, layout=False)

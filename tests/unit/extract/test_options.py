@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from vlkit.extract.extractor import Extractor
 from vlkit.extract.options import ExtractOptions
@@ -47,9 +48,13 @@ def test_unreadable_or_mismatched_weights(tmp_path, resnet18_file):
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="junk.pth: cannot read resnet18 weights"):
         Extractor(ExtractOptions(backbone="resnet18", weights=str(junk)))
-    with pytest.raises(CheckpointError,
-                       match=r"do not fit ResNet: missing \['layer1.0.bn3.bias'.*shape mismatch"):
+    with pytest.raises(ConfigError, match="resnet18 weights .* pass --backbone resnet18"):
         Extractor(ExtractOptions(backbone="resnet50", weights=str(resnet18_file)))
+    state = torch.load(resnet18_file, weights_only=True)
+    del state["layer1.0.bn1.bias"]
+    torch.save(state, tmp_path / "partial.pth")
+    with pytest.raises(CheckpointError, match=r"do not fit ResNet: missing \['layer1.0.bn1.bias'"):
+        Extractor(ExtractOptions(backbone="resnet18", weights=str(tmp_path / "partial.pth")))
 
 
 def test_detector_without_torchvision_is_a_clear_error(tmp_path):

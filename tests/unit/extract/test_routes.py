@@ -122,3 +122,12 @@ def test_box_file_formats_and_errors(tmp_path):
         path.write_text(json.dumps({"img7": bad}))
         with pytest.raises(DataError, match=f"boxes.json: image 'img7': {message}"):
             read_box_file(path)
+
+
+def test_weights_of_another_depth_name_the_matching_backbone(resnet18_file):
+    for route in ("boxes", "grid"):
+        opts = ExtractOptions(route=route, backbone="resnet50", weights=str(resnet18_file))
+        with pytest.raises(ConfigError, match=r"resnet18 weights \(blocks per stage "
+                                              r"\[2, 2, 2, 2\]\), but --backbone is resnet50; "
+                                              r"pass --backbone resnet18"):
+            Extractor(opts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vlkit.metrics.cider import CiderD, ngram_counts
+from vlkit.metrics.cider import CiderD, coco_words, corpus_cider, ngram_counts
 
 REFS = {
     "1": ["a red circle left of a blue square", "a blue square and a red circle",
@@ -46,3 +46,22 @@ def test_works_on_token_ids_and_rewards_the_better_caption():
     assert scorer.score([5, 6, 7, 8], refs[0]) > scorer.score([5, 13, 13], refs[0])
     with pytest.raises(ValueError):
         CiderD([])
+
+
+def test_coco_words_drop_punctuation_as_the_coco_tokenizer_does():
+    assert coco_words("A red circle, left of (a) blue-green square .") == \
+        ["a", "red", "circle", "left", "of", "a", "blue-green", "square"]
+
+
+def test_the_caption_metric_is_cider_d_on_coco_words():
+    refs = {k: [r + " ." for r in v] for k, v in REFS.items()}
+    preds = {k: c + " ." for k, c in CANDS.items()}
+    words = CiderD([r.split() for r in rs] for rs in REFS.values())
+    expected = words.corpus_score([CANDS[k].split() for k in REFS],
+                                  [[r.split() for r in REFS[k]] for k in REFS])
+    assert corpus_cider(preds, refs) == pytest.approx(expected, rel=1e-12)
+    # Counting "." as a token (the old in-training figure) gives another number.
+    dotted = CiderD([r.split() for r in rs] for rs in refs.values())
+    assert dotted.corpus_score([preds[k].split() for k in REFS],
+                               [[r.split() for r in refs[k]] for k in REFS]) != \
+        pytest.approx(expected, rel=1e-3)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from vlkit.utils.atomic import atomic_dir, atomic_write_json, atomic_write_text
@@ -43,3 +46,17 @@ def test_atomic_dir_crash_leaves_nothing(tmp_path):
     with pytest.raises(FileExistsError):
         with atomic_dir(target):
             pass
+
+
+@pytest.mark.parametrize(("umask", "file_mode", "dir_mode"),
+                         [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
+def test_outputs_get_the_umask_mode_not_tempfiles_0600(tmp_path, umask, file_mode, dir_mode):
+    old = os.umask(umask)
+    try:
+        path = atomic_write_text(tmp_path / "f.txt", "x")
+        with atomic_dir(tmp_path / "store") as tmp:
+            (tmp / "data.bin").write_bytes(b"1")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == file_mode
+    assert stat.S_IMODE((tmp_path / "store").stat().st_mode) == dir_mode

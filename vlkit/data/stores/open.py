@@ -25,6 +25,7 @@ from vlkit.data.stores.uniter_img_db import UniterImageStore, is_uniter_feat_dir
 from vlkit.data.stores.uniter_records import UniterTaskView
 from vlkit.data.stores.uniter_txt_db import UniterTextStore, is_uniter_txt_db
 from vlkit.utils.errors import DataError
+from vlkit.utils.suggest import missing_path
 
 Store = NativeImageStore | NativeTextStore | UniterImageStore | UniterTextStore
 IMAGE_STORES = (NativeImageStore, UniterImageStore)
@@ -41,7 +42,13 @@ def open_store(path: str | Path) -> Store:
     """The store at `path`; DataError naming the path and the accepted layouts otherwise."""
     path = Path(path)
     if not path.is_dir():
-        raise DataError(f"{path}: no such folder; expected {EXPECTED}")
+        if not path.exists():
+            raise DataError(missing_path(path))
+        raise DataError(f"{path}: a file, not a folder; expected {EXPECTED}")
+    inside = _stores_inside(path)
+    if inside:
+        raise DataError(f"{path}: a folder of stores (a dataset root such as a synthetic "
+                        f"world), not a store; pass {_listing(inside)}")
     manifest = path / "manifest.json"
     if manifest.is_file():
         return _open_native(path, manifest)
@@ -66,6 +73,42 @@ def open_text_source(path: str | Path, task: str | None = None
     if not isinstance(store, TEXT_STORES):
         raise DataError(f"{path}: an image store where a text store was expected")
     return store
+
+
+def _stores_inside(root: Path) -> list[str]:
+    """The stores of a dataset root (ROOT/img, ROOT/txt/<store>), as paths; [] when `root`
+    is not one (it is a store itself or holds none)."""
+    if (root / "manifest.json").is_file() and _format(root / "manifest.json") in (
+            IMG_FORMAT, TXT_FORMAT):
+        return []
+    found = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        if (sub / "manifest.json").is_file():
+            found.append(str(sub))
+        elif sub.name == "txt" or sub.name == "img":
+            found += [str(p) for p in sorted(sub.iterdir()) if (p / "manifest.json").is_file()]
+    return found
+
+
+def _listing(stores: list[str]) -> str:
+    """'R/img or R/txt/<store> with <store> one of a, b, c' for stores grouped by folder."""
+    by_parent: dict[str, list[str]] = {}
+    for store in stores:
+        by_parent.setdefault(str(Path(store).parent), []).append(Path(store).name)
+    parts = []
+    for parent, names in by_parent.items():
+        if len(names) == 1:
+            parts.append(str(Path(parent, names[0])))
+        else:
+            parts.append(f"{Path(parent, '<store>')} (<store>: {', '.join(names)})")
+    return " or ".join(parts)
+
+
+def _format(manifest: Path) -> object:
+    try:
+        return json.loads(manifest.read_text()).get("format")
+    except (json.JSONDecodeError, AttributeError, OSError):
+        return None
 
 
 def _open_native(path: Path, manifest: Path) -> Store:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from vlkit.data.stores.native_img import NativeImageStore
-from vlkit.data.stores.native_txt import NativeTextStore
+from vlkit.data.stores.native_txt import NativeTextStore, NativeTextStoreWriter
 from vlkit.data.stores.open import open_store, store_kind
 from vlkit.data.stores.uniter_img_db import UniterImageStore
 from vlkit.data.stores.uniter_txt_db import UniterTextStore
@@ -50,8 +50,24 @@ def test_random_folder_and_missing_path(tmp_path):
     (tmp_path / "junk" / "notes.txt").write_text("hello")
     with pytest.raises(DataError, match=r"junk: not a recognised store; expected .*meta\.json"):
         open_store(tmp_path / "junk")
-    with pytest.raises(DataError, match="nowhere: no such folder"):
+    with pytest.raises(DataError, match="no such file or folder: .*nowhere .*holds: junk"):
         open_store(tmp_path / "nowhere")
+    with pytest.raises(DataError, match="no such file or folder: .*jnuk .did you mean .*junk"):
+        open_store(tmp_path / "jnuk")
+
+
+def test_a_dataset_root_lists_its_stores(tmp_path):
+    world = tmp_path / "world"
+    (world / "manifest.json").parent.mkdir()
+    (world / "manifest.json").write_text(json.dumps({"format": "vlkit-synth"}))
+    for name in ("caption_val", "vqa_val"):
+        with NativeTextStoreWriter(world / "txt" / name, task="caption") as writer:
+            writer.add({"id": "a", "input_ids": [1037], "img_id": "im"})
+    with pytest.raises(DataError) as err:
+        open_store(world)
+    assert str(err.value) == (
+        f"{world}: a folder of stores (a dataset root such as a synthetic world), not a store;"
+        f" pass {world}/txt/<store> (<store>: caption_val, vqa_val)")
 
 
 def test_unknown_manifest_format(tmp_path):
