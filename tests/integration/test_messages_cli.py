@@ -37,7 +37,7 @@ def test_data_root_problems_name_data_root(world: Path, tmp_path, capsys):
                           f"folder: {typo} (did you mean {world}?)")
     err = _error(capsys, ["train", "uniter-tiny-vqa", f"data.root={world}/txt",
                           f"out={tmp_path}/r", *QUICK])
-    assert f"config key 'data.root' is {world}/txt, which holds no '" in err  # the first store it seeks
+    assert f"config key 'data.root' is {world}/txt, which holds no '" in err
     assert "/img: no such" not in err
 
 
