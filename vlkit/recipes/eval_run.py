@@ -93,9 +93,7 @@ def load_config(source: EvalSource, overrides: list[str], sd: dict[str, torch.Te
     raw = merge(raw, given)
     if "out" not in given:
         raw["out"] = str(source.out)
-    cfg = build_config(raw)
-    check_vocab_fits(cfg, source.config)
-    return cfg
+    return build_config(raw)
 
 
 def check_vocab_fits(cfg: RunConfig, config: Path) -> None:
@@ -135,6 +133,7 @@ def run_eval(src: str | Path, overrides: list[str] | None = None,
     source = find_source(src)
     sd = read_state_dict(source.weights)
     cfg = load_config(source, list(overrides or []), sd)
+    check_vocab_fits(cfg, source.config)
     module = task_module(cfg.recipe)
     if not any(split_stores(cfg, s) for s in splits):
         raise ConfigError(f"nothing to evaluate: no text stores for split(s) {', '.join(splits)}"
