@@ -1,7 +1,7 @@
 """Prediction for people and programs: `vlkit.pipeline(task, checkpoint)` and its inputs.
 
     import vlkit
-    vqa = vlkit.pipeline("vqa", "runs/quickstart/vqa_pretrained")
+    vqa = vlkit.pipeline("vqa", "runs/quickstart/vqa-pretrained")
     vqa(image="photo.png", question="what color is the circle ?")
     vqa([{"img_id": "synth-002701", "question": "..."}, ...], batch_size=32)
 
