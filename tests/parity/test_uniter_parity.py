@@ -90,3 +90,44 @@ def test_does_not_read_outputs(fixtures_dir, tmp_path):
         shutil.copy(fixtures_dir / "uniter_parity" / name, tmp_path / name)
     got = reproduce_fixture(tmp_path)
     assert "itm.total_loss" in got and torch.isfinite(got["grad.total_loss"])
+
+
+def _copy(fixtures_dir, tmp_path, edit) -> None:
+    """The fixture without outputs.pt, its manifest changed by `edit(manifest)`."""
+    import shutil
+
+    for name in ("inputs.pt", "state_dict.pt"):
+        shutil.copy(fixtures_dir / "uniter_parity" / name, tmp_path / name)
+    manifest = json.loads((fixtures_dir / "uniter_parity" / "manifest.json").read_text())
+    edit(manifest)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_the_trainers_defaults_are_uniters_settings(fixture):
+    """`vlkit train`'s pre-training objective and optimizer defaults are the reference's."""
+    from vlkit.interop.uniter import ot_settings, setting
+    from vlkit.objectives.pretrain import PretrainObjective
+    from vlkit.train.config import TrainConfig
+    from vlkit.train.optim import NO_DECAY
+
+    manifest = fixture[0]
+    assert PretrainObjective().ot == ot_settings(manifest)
+    train = TrainConfig()
+    assert (tuple(train.betas), train.eps, train.weight_decay) == (
+        tuple(setting(manifest, "optimizer", "betas")), setting(manifest, "optimizer", "eps"),
+        setting(manifest, "optimizer", "weight_decay"))
+    assert sorted(NO_DECAY) == sorted(setting(manifest, "optimizer", "no_decay"))
+
+
+def test_settings_are_read_not_assumed(fixtures_dir, fixture, tmp_path):
+    """Another beta in settings.ot changes the transport plan; a missing setting is an error
+    naming it."""
+    from vlkit.utils.errors import CheckpointError
+
+    expected = fixture[2]
+    _copy(fixtures_dir, tmp_path, lambda m: m["settings"]["ot"].update(beta=2.0))
+    plan = reproduce_fixture(tmp_path)["itm.ot_transport_plan"]
+    assert (plan - expected["itm.ot_transport_plan"]).abs().max() > 1e-3
+    _copy(fixtures_dir, tmp_path, lambda m: m["settings"]["optimizer"].pop("eps"))
+    with pytest.raises(CheckpointError, match="settings.optimizer.eps"):
+        reproduce_fixture(tmp_path)

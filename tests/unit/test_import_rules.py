@@ -26,9 +26,12 @@ FORBIDDEN = {
     "extract": {"modules", "models", "losses", "metrics", "objectives", "train", "recipes",
                 "interop", "cli"},
     "viz": {"train", "recipes", "cli"},
+    "inference": {"cli"},
+    "serve": {"modules", "models", "losses", "objectives", "train", "cli"},
 }
-# The optimizer and schedule live in train/ but are used by interop's parity function.
-ALLOWED = {("interop", "vlkit.train.optim"), ("interop", "vlkit.train.schedule")}
+# interop's parity function runs the trainer's optimizer and schedule from its config.
+ALLOWED = {("interop", "vlkit.train.optim"), ("interop", "vlkit.train.schedule"),
+           ("interop", "vlkit.train.config")}
 
 
 def _area(path: Path) -> str:

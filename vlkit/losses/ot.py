@@ -9,10 +9,26 @@ gradient flows into the embeddings through the cost only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
 OT_WEIGHT = 0.1  # UNITER's itm_ot_lambda: total = itm.mean() + 0.1 * ot_loss
+
+
+@dataclass(frozen=True)
+class OtSettings:
+    """WRA's IPOT solver and loss weight; the defaults are UNITER's pre-training settings
+    (checked against the parity fixture's `settings.ot` and `settings.pretrain_loss`)."""
+
+    beta: float = 0.5
+    iteration: int = 50
+    k: int = 1
+    weight: float = OT_WEIGHT
+
+
+UNITER_OT = OtSettings()
 
 
 def cosine_cost(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:

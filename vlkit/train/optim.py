@@ -56,3 +56,10 @@ def build_optimizer(model: nn.Module, lr: float, betas: tuple[float, float] = (0
     """UNITER's AdamW (vlkit.train.adamw) over `param_groups(...)`; group["names"] lists names."""
     groups = param_groups(model, lr, weight_decay, lr_mult, no_decay)
     return AdamW(groups, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+
+
+def optimizer_for(model: nn.Module, cfg) -> Optimizer:
+    """The optimizer `vlkit train` uses for `cfg` (a TrainConfig: lr, betas, eps, weight_decay,
+    lr_mult)."""
+    return build_optimizer(model, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps,
+                           weight_decay=cfg.weight_decay, lr_mult=cfg.lr_mult)

@@ -29,7 +29,7 @@ from vlkit.train import checkpoint as ckpt
 from vlkit.train.best import BestTracker, load_best_weights, save_best_weights
 from vlkit.train.config import TrainConfig
 from vlkit.train.distributed import DistInfo, barrier, gather_objects, mean_across_ranks
-from vlkit.train.optim import build_optimizer
+from vlkit.train.optim import optimizer_for
 from vlkit.train.plots import plot_curves
 from vlkit.train.precision import (
     autocast,
@@ -127,8 +127,7 @@ def train(
     model.to(device)
     if cfg.compile:
         model.compile()  # in place: parameter names (and checkpoints) stay the same
-    optimizer = build_optimizer(model, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps,
-                                weight_decay=cfg.weight_decay, lr_mult=cfg.lr_mult)
+    optimizer = optimizer_for(model, cfg)
     scaler = make_grad_scaler(cfg.precision, device)
     machine = machine_summary(device, cfg.precision)
     saved_machine: dict = {}
