@@ -248,3 +248,49 @@ def test_errors_show_the_servers_message_and_field(browser, url, world):
     ask(browser, rec["text"])
     assert not error.is_displayed()
     assert browser.find_elements(By.CSS_SELECTOR, "#answers li .answer")
+
+
+SHOTS = os.environ.get("VLKIT_SCREENSHOTS", "")
+SHOT_IMAGE = "synth-000003"  # eight objects, among the world's first 60 (those with PNGs)
+
+
+def save_screenshot(driver, path: Path) -> None:
+    """The viewport as a small PNG (a palette of 256 colours keeps docs/img light)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+    assert image.size == VIEWPORT
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHOTS, reason="VLKIT_SCREENSHOTS=docs/img rewrites docs/img/serve_vqa.png "
+                    "and serve_re.png (trains two runs for a few minutes)")
+def test_docs_screenshots(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shots")
+    world = root / "world"
+    build_world(world, num_images=1000, seed=0, png=60)
+    runs = {"vqa": ("uniter-tiny-vqa", 1500), "re": ("uniter-tiny-re", 600)}
+    for task, (preset, steps) in runs.items():
+        assert main(["train", preset, f"data.root={world}", f"out={root / task}",
+                     f"train.total_steps={steps}", "train.progress=false",
+                     "train.num_threads=1", "train.device=cpu"]) == 0
+    out = Path(SHOTS)
+    out.mkdir(parents=True, exist_ok=True)
+    with serving([root / task for task in runs]) as url, chromium() as driver:
+        open_page(driver, url, "vqa")
+        driver.find_element(By.CSS_SELECTOR, f'#thumbs button[data-img-id="{SHOT_IMAGE}"]').click()
+        ask(driver, "what color is the cross ?")
+        assert shown_answers(driver)
+        assert driver.find_elements(By.CSS_SELECTOR, "#regions tr.chosen")  # most attended
+        save_screenshot(driver, out / "serve_vqa.png")
+
+        open_page(driver, url, "re")
+        driver.find_element(By.ID, "image-file").send_keys(str(world / "pixels" /
+                                                                f"{SHOT_IMAGE}.png"))
+        ask(driver, "the large white triangle")
+        predicted = driver.find_element(By.ID, "verdict").text
+        assert predicted == f"Predicted region: {chosen_region(driver)}"
+        save_screenshot(driver, out / "serve_re.png")
