@@ -31,8 +31,8 @@ def preprocess(pixels: np.ndarray, min_size: int = 600,
     second item maps boxes back to raw-image pixels (y scale, x scale)."""
     height, width = pixels.shape[:2]
     h, w = resized_hw(height, width, min_size, max_size)
-    image = torch.from_numpy(np.ascontiguousarray(pixels)).float()  # (H, W, 3)
-    image = image.permute(2, 0, 1)[None]  # (1, 3, H, W) RGB
+    image = torch.from_numpy(np.array(pixels, dtype=np.float32))  # (H, W, 3) RGB
+    image = image.permute(2, 0, 1)[None]  # (1, 3, H, W)
     image = F.interpolate(image, size=(h, w), mode="bilinear", align_corners=False)
     image = image.flip(1)  # BGR
     means = torch.tensor(PIXEL_MEANS_BGR, dtype=torch.float32).view(1, 3, 1, 1)
