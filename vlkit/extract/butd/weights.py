@@ -36,12 +36,16 @@ SAFE_GLOBALS = {
 }
 
 
+class RefusedGlobal(pickle.UnpicklingError):
+    """The pickle names a global that is not part of a numpy array."""
+
+
 class NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickles dicts, lists, numbers, strings and numpy arrays; any other global is refused."""
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) not in SAFE_GLOBALS:
-            raise pickle.UnpicklingError(f"refused global {module}.{name} (only numpy arrays "
+            raise RefusedGlobal(f"refused global {module}.{name} (only numpy arrays "
                                          "may be unpickled)")
         return super().find_class(module, name)
 
@@ -84,9 +88,9 @@ def _read_pickle(path: Path) -> object:
     try:
         with open(path, "rb") as handle:
             return NumpyOnlyUnpickler(handle, encoding="latin1").load()
-    except pickle.UnpicklingError as err:
+    except RefusedGlobal as err:
         raise CheckpointError(f"{path}: not loaded: {err}") from err
-    except Exception as err:  # EOFError on a truncated file, ValueError, ...
+    except Exception as err:  # UnpicklingError or EOFError on a truncated file, ...
         raise CheckpointError(f"{path}: cannot read the pickle (truncated or corrupt?): "
                               f"{type(err).__name__}: {err}") from err
 
