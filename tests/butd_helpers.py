@@ -61,3 +61,17 @@ def write_image(fixtures_dir: Path, folder: Path, name: str = "astronaut") -> Pa
     path = folder / f"{name}.png"
     Image.fromarray(pixels).save(path)
     return path
+
+
+def check_record(rec, butd: dict) -> None:
+    """A stored record holds the reference's regions: same set and order, boxes, confidences,
+    soft labels (float16 in the store) and features to float16 precision."""
+    n = len(butd["keep_boxes"])
+    assert rec.feat.shape == (n, butd["features"].shape[1]) and rec.boxes.shape == (n, 7)
+    np.testing.assert_allclose(rec.extras["conf"], butd["conf"], rtol=1e-5)
+    np.testing.assert_allclose(rec.boxes, butd["img_pos_feat_7d"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(rec.soft_labels.astype(np.float32), butd["soft_labels_bg_first"],
+                               rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(rec.feat.astype(np.float32), butd["features"], rtol=2e-3,
+                               atol=1e-3)
+    assert rec.soft_labels.shape[1] == butd["soft_labels_bg_first"].shape[1]
