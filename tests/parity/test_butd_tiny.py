@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from butd_helpers import butd_dir, check_record, write_detectron2_pkl, write_image
+from PIL import Image
 
 from vlkit.cli.main import main
 from vlkit.data.stores.open import open_store
@@ -101,13 +102,17 @@ def test_selection_from_saved_logits_is_exact(tiny):
                                    rtol=1e-5)
 
 
-def test_extract_command_stores_the_reference_regions(tiny, fixtures_dir, tmp_path):
+def test_extract_command_stores_the_reference_regions(tiny, fixtures_dir, tmp_path, capsys):
     images = tmp_path / "images"
     write_image(fixtures_dir, images)
+    Image.new("RGB", (12, 40)).save(images / "speck.png")  # too small: skipped and listed
     out = tmp_path / "store"
     assert main(["extract", "--route", "butd", "--weights", str(tiny["weights"]), "--images",
                  str(images), "--out", str(out), *TINY_FLAGS, "--no-progress"]) == 0
-    rec = open_store(out).get("astronaut")
+    assert "speck.png: image is 12x40 pixels" in capsys.readouterr().out
+    store = open_store(out)
+    assert store.ids() == ["astronaut"]
+    rec = store.get("astronaut")
     check_record(rec, tiny["butd"])
     again = image_record(images / "astronaut.png", extractor_for(out))  # vlkit predict's path
     np.testing.assert_array_equal(again.feat, rec.feat)

@@ -152,8 +152,16 @@ class RoIHeads(nn.Module):
     def pool(self, res4: torch.Tensor, proposals: torch.Tensor) -> torch.Tensor:
         """(R, D) pooled features of proposals (R, 4) in resized-image pixels."""
         x = roi_pool(res4[0], proposals, 1.0 / STRIDE, POOL)  # (R, C4, 14, 14)
-        x = x.to(memory_format=torch.channels_last)
-        return self.res5(x).mean(dim=(2, 3))  # (R, D)
+        return self.res5(_bf16_layout(x)).mean(dim=(2, 3))  # (R, D)
+
+
+def _bf16_layout(x: torch.Tensor) -> torch.Tensor:
+    """Channels-last under CPU bf16 autocast, where oneDNN's convolutions are ~2x faster in
+    that layout; fp32 convolutions here are faster in the default layout (measured, res5 over
+    40 RoIs, one thread: fp32 1.8 s default vs 2.1 s channels-last; bf16 0.8 s vs 0.4 s)."""
+    if torch.is_autocast_enabled("cpu"):
+        return x.to(memory_format=torch.channels_last)
+    return x
 
 
 @dataclass
@@ -187,7 +195,7 @@ class ButdDetector(nn.Module):
     def forward(self, image: torch.Tensor, pre_nms: int = 6000,
                 post_nms: int = 300) -> ButdOutputs:
         """image (1, 3, H, W) BGR minus the Caffe means (`preprocess.preprocess`)."""
-        res4 = self.backbone(image)  # (1, C4, H/16, W/16)
+        res4 = self.backbone(_bf16_layout(image)).contiguous()  # (1, C4, H/16, W/16)
         proposals, logits = self.proposal_generator(res4, tuple(image.shape[2:]), pre_nms,
                                                     post_nms)
         pooled = self.roi_heads.pool(res4, proposals)
