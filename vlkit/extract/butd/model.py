@@ -102,9 +102,10 @@ class RPN(nn.Module):
         self.rpn_head = RPNHead(spec.res2_out * 4, spec.rpn_hidden, spec.num_anchors)
         self.anchor_generator = AnchorGenerator()
 
+    @torch.autocast("cpu", enabled=False)  # fp32 even under autocast (see ButdDetector)
     def forward(self, res4: torch.Tensor, image_hw: tuple[int, int], pre_nms: int,
                 post_nms: int, nms_iou: float = 0.7) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, deltas = self.rpn_head(res4)
+        logits, deltas = self.rpn_head(res4.float())
         anchors = self.anchor_generator(res4.shape[2], res4.shape[3])
         logits, order = logits.sort(descending=True)
         top = order[:pre_nms]
@@ -132,7 +133,9 @@ class BoxPredictor(nn.Module):
         self.fc_attr = nn.Linear(d + spec.embed, spec.attr_hidden)
         self.attr_score = nn.Linear(spec.attr_hidden, spec.num_attrs + 1)
 
-    def forward(self, pooled: torch.Tensor) -> tuple[torch.Tensor, ...]:  # (R, D)
+    @torch.autocast("cpu", enabled=False)  # fp32 even under autocast (see ButdDetector)
+    def forward(self, pooled: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        pooled = pooled.float()  # (R, D)
         scores = self.cls_score(pooled)  # (R, C+1), background last
         deltas = self.bbox_pred(pooled)  # (R, 4C)
         embed = self.cls_embedding(scores.argmax(-1))  # (R, E): the predicted class
@@ -149,10 +152,17 @@ class RoIHeads(nn.Module):
         self.res5 = make_stage(spec.blocks[3], cin, spec.width * 8, d, stride=1, dilation=2)
         self.box_predictor = BoxPredictor(spec)
 
+    def crop(self, res4: torch.Tensor, proposals: torch.Tensor) -> torch.Tensor:
+        """(R, C4, 14, 14) RoIPool of res4 (1, C4, h, w) at proposals (R, 4) (input pixels)."""
+        return roi_pool(res4[0], proposals, 1.0 / STRIDE, POOL)
+
+    def head(self, crops: torch.Tensor) -> torch.Tensor:
+        """(R, D) pooled features: res5 over every crop (R, C4, 14, 14) at once, then mean."""
+        return self.res5(_bf16_layout(crops)).float().mean(dim=(2, 3))
+
     def pool(self, res4: torch.Tensor, proposals: torch.Tensor) -> torch.Tensor:
         """(R, D) pooled features of proposals (R, 4) in resized-image pixels."""
-        x = roi_pool(res4[0], proposals, 1.0 / STRIDE, POOL)  # (R, C4, 14, 14)
-        return self.res5(_bf16_layout(x)).mean(dim=(2, 3))  # (R, D)
+        return self.head(self.crop(res4, proposals))
 
 
 def _bf16_layout(x: torch.Tensor) -> torch.Tensor:
@@ -161,7 +171,7 @@ def _bf16_layout(x: torch.Tensor) -> torch.Tensor:
     40 RoIs, one thread: fp32 1.8 s default vs 2.1 s channels-last; bf16 0.8 s vs 0.4 s)."""
     if torch.is_autocast_enabled("cpu"):
         return x.to(memory_format=torch.channels_last)
-    return x
+    return x.contiguous()
 
 
 @dataclass
@@ -183,7 +193,11 @@ class ButdOutputs:
 
 
 class ButdDetector(nn.Module):
-    """The whole detector; `forward` runs every stage on one preprocessed image."""
+    """The whole detector; `forward` runs every stage on one preprocessed image.
+
+    Under CPU bf16 autocast only the convolutions of the backbone and the res5 head (nearly
+    all the FLOPs) run in bf16: the RPN and the predictor stay fp32, since proposal ranks and
+    the keep rule's probabilities need the precision and cost little."""
 
     def __init__(self, spec: ButdSpec):
         super().__init__()
@@ -192,10 +206,14 @@ class ButdDetector(nn.Module):
         self.proposal_generator = RPN(spec)
         self.roi_heads = RoIHeads(spec)
 
+    def features(self, image: torch.Tensor) -> torch.Tensor:
+        """res4 (1, C4, H/16, W/16) of a preprocessed image (1, 3, H, W)."""
+        return self.backbone(_bf16_layout(image)).contiguous()
+
     def forward(self, image: torch.Tensor, pre_nms: int = 6000,
                 post_nms: int = 300) -> ButdOutputs:
         """image (1, 3, H, W) BGR minus the Caffe means (`preprocess.preprocess`)."""
-        res4 = self.backbone(_bf16_layout(image)).contiguous()  # (1, C4, H/16, W/16)
+        res4 = self.features(image)  # (1, C4, H/16, W/16)
         proposals, logits = self.proposal_generator(res4, tuple(image.shape[2:]), pre_nms,
                                                     post_nms)
         pooled = self.roi_heads.pool(res4, proposals)
