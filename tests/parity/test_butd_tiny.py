@@ -77,13 +77,18 @@ def test_roi_head_from_saved_proposals(tiny, model):
     np.testing.assert_allclose(deltas.numpy(), ref["box_deltas"], rtol=1e-5, atol=1e-6)
 
 
+def saved_outputs(ref: dict) -> ButdOutputs:
+    return ButdOutputs(tuple(ref["res4_shape"]), torch.from_numpy(ref["rpn_proposals"]),
+                       torch.from_numpy(ref["rpn_logits"]),
+                       torch.from_numpy(ref["pooled_features"]),
+                       torch.from_numpy(ref["obj_logits"]), torch.from_numpy(ref["attr_logits"]),
+                       torch.from_numpy(ref["box_deltas"]))
+
+
 def test_selection_from_saved_logits_is_exact(tiny):
     ref, butd = tiny["ref"], tiny["butd"]
-    out = ButdOutputs(tuple(ref["res4_shape"]), torch.from_numpy(ref["rpn_proposals"]),
-                      torch.from_numpy(ref["rpn_logits"]), torch.from_numpy(ref["pooled_features"]),
-                      torch.from_numpy(ref["obj_logits"]), torch.from_numpy(ref["attr_logits"]),
-                      torch.from_numpy(ref["box_deltas"]))
-    regions = select_regions(out, tuple(ref["scales_yx"][0].tolist()), ExtractOptions())
+    regions = select_regions(saved_outputs(ref), tuple(ref["scales_yx"][0].tolist()),
+                             ExtractOptions())
     np.testing.assert_array_equal(regions.index, butd["keep_boxes"])
     np.testing.assert_array_equal(regions.boxes, butd["boxes"])
     np.testing.assert_array_equal(regions.conf, butd["conf"])
@@ -100,6 +105,18 @@ def test_selection_from_saved_logits_is_exact(tiny):
         assert regions.attr_label[row] == ref["det_attr_ids"][det]
         np.testing.assert_allclose(regions.attr_conf[row], ref["det_attr_probs"][det],
                                    rtol=1e-5)
+
+
+def test_region_order_conf_sorts_the_same_regions(tiny):
+    ref, butd = tiny["ref"], tiny["butd"]
+    scale = tuple(ref["scales_yx"][0].tolist())
+    ranked = select_regions(saved_outputs(ref), scale, ExtractOptions(region_order="conf"))
+    order = np.argsort(-butd["conf"], kind="stable")
+    np.testing.assert_array_equal(ranked.index, butd["keep_boxes"][order])
+    np.testing.assert_array_equal(ranked.feat, butd["features"][order])
+    assert (np.diff(ranked.conf) <= 0).all()
+    few = select_regions(saved_outputs(ref), scale, ExtractOptions(min_boxes=36, max_boxes=36))
+    np.testing.assert_array_equal(few.index, butd["keep_boxes"][order][:36])
 
 
 def test_extract_command_stores_the_reference_regions(tiny, fixtures_dir, tmp_path, capsys):

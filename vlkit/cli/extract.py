@@ -12,7 +12,14 @@ import argparse
 import sys
 import time
 
-from vlkit.extract.options import BOX_FORMATS, DETECTORS, LAYERS, ROUTES, ExtractOptions
+from vlkit.extract.options import (
+    BOX_FORMATS,
+    DETECTORS,
+    LAYERS,
+    REGION_ORDERS,
+    ROUTES,
+    ExtractOptions,
+)
 
 DEFAULTS = ExtractOptions()
 
@@ -65,6 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pre-nms-proposals", type=int, default=DEFAULTS.pre_nms_proposals,
                    metavar="N", help="butd route: best anchors entering the RPN's NMS "
                    f"(default {DEFAULTS.pre_nms_proposals})")
+    p.add_argument("--region-order", choices=REGION_ORDERS, default=DEFAULTS.region_order,
+                   help="butd route: kept regions in proposal order (as UNITER's files; the "
+                   "most confident first when --min/--max-boxes cut) or by confidence")
     p.add_argument("--shard-size", type=int, default=64, metavar="N",
                    help="images per resumable shard (default 64)")
     p.add_argument("--work-dir", default=None, metavar="DIR",
@@ -84,7 +94,7 @@ def options_from_args(args: argparse.Namespace) -> ExtractOptions:
         feat_dim=args.feat_dim, box_format=args.box_format, detector=args.detector,
         conf_threshold=args.conf_threshold, min_boxes=args.min_boxes, max_boxes=args.max_boxes,
         nms_iou=args.nms_iou, proposals=args.proposals,
-        pre_nms_proposals=args.pre_nms_proposals,
+        pre_nms_proposals=args.pre_nms_proposals, region_order=args.region_order,
     ).validate()
 
 

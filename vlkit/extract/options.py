@@ -20,6 +20,7 @@ SYNTHETIC = "synthetic"  # the synthetic world's fixed pixel extractor (boxes ro
 BACKBONES = (*RESNETS, SYNTHETIC)
 DETECTORS = ("fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2")
 BOX_FORMATS = ("xyxy", "xywh")
+REGION_ORDERS = ("proposal", "conf")  # butd route: how kept regions are ordered
 
 
 @dataclass
@@ -44,11 +45,13 @@ class ExtractOptions:
     nms_iou: float = 0.3  # per-class NMS before the confidence of a box is taken
     proposals: int = 300  # RPN proposals per image scored by the box head (fewer: faster)
     pre_nms_proposals: int = 6000  # butd route: best-scored anchors entering the RPN's NMS
+    region_order: str = "proposal"  # butd route: "proposal" (UNITER's files) or "conf" (desc.)
 
     def validate(self) -> ExtractOptions:
         """Raise ConfigError naming the flag on an impossible value; return self."""
         _choice("--route", self.route, ROUTES)
         _choice("--box-format", self.box_format, BOX_FORMATS)
+        _choice("--region-order", self.region_order, REGION_ORDERS)
         if self.route == "detector":
             _choice("--detector", self.detector, DETECTORS)
         elif self.route != "butd":

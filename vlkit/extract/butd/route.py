@@ -86,8 +86,10 @@ def select_regions(out: ButdOutputs, scale_yx: tuple[float, float],
     raw = out.proposals.float() * torch.tensor([sx, sy, sx, sy], dtype=torch.float32)
     probs = torch.softmax(out.obj_logits.float(), dim=-1)  # (R, C+1) background last
     conf = per_class_max_conf(raw, probs[:, :-1], opts.nms_iou)  # (R,)
-    keep = torch.from_numpy(keep_regions(conf.numpy(), opts.conf_threshold, opts.min_boxes,
-                                         opts.max_boxes))
+    keep = keep_regions(conf.numpy(), opts.conf_threshold, opts.min_boxes, opts.max_boxes)
+    if opts.region_order == "conf":
+        keep = keep[np.argsort(-conf.numpy()[keep], kind="stable")]
+    keep = torch.from_numpy(keep)
     probs = probs[keep]
     soft = torch.cat([probs[:, -1:], probs[:, :-1]], dim=1)  # background first
     attr = torch.softmax(out.attr_logits[keep].float()[:, :-1], dim=-1)  # (N, A)
