@@ -16,6 +16,7 @@ from vlkit.extract.options import (
     BOX_FORMATS,
     DETECTORS,
     LAYERS,
+    PRECISIONS,
     REGION_ORDERS,
     ROUTES,
     ExtractOptions,
@@ -75,6 +76,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--region-order", choices=REGION_ORDERS, default=DEFAULTS.region_order,
                    help="butd route: kept regions in proposal order (as UNITER's files; the "
                    "most confident first when --min/--max-boxes cut) or by confidence")
+    p.add_argument("--precision", choices=PRECISIONS, default=DEFAULTS.precision,
+                   help="butd route: bf16 runs the convolutions under CPU bf16 autocast (~4x "
+                   "faster where the CPU has AVX512-BF16/AMX; features within ~0.3%% of fp32)")
     p.add_argument("--shard-size", type=int, default=64, metavar="N",
                    help="images per resumable shard (default 64)")
     p.add_argument("--work-dir", default=None, metavar="DIR",
@@ -95,6 +99,7 @@ def options_from_args(args: argparse.Namespace) -> ExtractOptions:
         conf_threshold=args.conf_threshold, min_boxes=args.min_boxes, max_boxes=args.max_boxes,
         nms_iou=args.nms_iou, proposals=args.proposals,
         pre_nms_proposals=args.pre_nms_proposals, region_order=args.region_order,
+        precision=args.precision,
     ).validate()
 
 

@@ -21,6 +21,7 @@ BACKBONES = (*RESNETS, SYNTHETIC)
 DETECTORS = ("fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2")
 BOX_FORMATS = ("xyxy", "xywh")
 REGION_ORDERS = ("proposal", "conf")  # butd route: how kept regions are ordered
+PRECISIONS = ("fp32", "bf16")  # butd route: bf16 = CPU autocast of the convolutions
 
 
 @dataclass
@@ -46,12 +47,16 @@ class ExtractOptions:
     proposals: int = 300  # RPN proposals per image scored by the box head (fewer: faster)
     pre_nms_proposals: int = 6000  # butd route: best-scored anchors entering the RPN's NMS
     region_order: str = "proposal"  # butd route: "proposal" (UNITER's files) or "conf" (desc.)
+    precision: str = "fp32"  # butd route: "bf16" runs the convolutions under bf16 autocast
 
     def validate(self) -> ExtractOptions:
         """Raise ConfigError naming the flag on an impossible value; return self."""
         _choice("--route", self.route, ROUTES)
         _choice("--box-format", self.box_format, BOX_FORMATS)
         _choice("--region-order", self.region_order, REGION_ORDERS)
+        _choice("--precision", self.precision, PRECISIONS)
+        if self.precision != "fp32" and self.route != "butd":
+            raise ConfigError(f"--precision {self.precision} is for --route butd only")
         if self.route == "detector":
             _choice("--detector", self.detector, DETECTORS)
         elif self.route != "butd":

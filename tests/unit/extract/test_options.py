@@ -21,6 +21,8 @@ from vlkit.utils.errors import CheckpointError, ConfigError
     ({"route": "butd", "weights": ""}, "Faster R-CNN weights file is required"),
     ({"route": "butd", "weights": "w.bin", "pre_nms_proposals": 0},
      "--pre-nms-proposals must be >= 1"),
+    ({"route": "grid", "weights": "w.pth", "precision": "bf16"}, "for --route butd only"),
+    ({"route": "butd", "weights": "w.bin", "precision": "fp16"}, "--precision: unknown"),
 ])
 def test_bad_options_name_the_flag(changes, message):
     with pytest.raises(ConfigError, match=message):

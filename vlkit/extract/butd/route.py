@@ -43,16 +43,19 @@ class ButdRegions:
 
 class ButdExtractor:
     """Built once from `ExtractOptions` (the weights file is read and checked here), then
-    `record()` per image. `autocast=torch.bfloat16` runs the network under CPU autocast
-    (benchmarks; the route's default is fp32)."""
+    `record()` per image. `opts.precision == "bf16"` runs the network under CPU bf16 autocast
+    (refused where bf16 is emulated: 10-30x slower there)."""
 
-    def __init__(self, opts: ExtractOptions, autocast: torch.dtype | None = None):
+    def __init__(self, opts: ExtractOptions):
         if opts.min_size < 1:
             raise ConfigError("--min-size must be >= 1 for the butd route")
+        if opts.precision == "bf16" and not native_bf16():
+            raise ConfigError("--precision bf16: this CPU has no native bf16 (AVX512-BF16 or "
+                              "AMX), where it runs 10-30x slower than fp32; use fp32")
         self.opts = opts
         self.model = load_detector(opts.weights)
         self.feat_dim = self.model.spec.feat_dim
-        self.autocast = autocast
+        self.autocast = torch.bfloat16 if opts.precision == "bf16" else None
 
     @torch.inference_mode()
     def outputs(self, pixels: np.ndarray) -> tuple[ButdOutputs, tuple[float, float]]:
@@ -76,6 +79,12 @@ class ButdExtractor:
                   "attr_conf": r.attr_conf}
         return ImageRecord(image_id, r.feat, xyxy_to_box7(r.boxes, width, height),
                            r.soft_labels, extras)
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 products in hardware (oneDNN's check)."""
+    return bool(torch.backends.mkldnn.is_available()
+                and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 @torch.inference_mode()
