@@ -124,7 +124,8 @@ def feature_gap(model: ButdDetector, fp32: dict[str, torch.Tensor], bf16: dict[s
     return {"cosine_min": float(cosine.min()), "cosine_mean": float(cosine.mean()),
             "relative_l2_mean": float(rel.mean()), "relative_l2_max": float(rel.max()),
             "same_proposals": bool(torch.equal(bf16["proposals"], fp32["proposals"])),
-            "same_kept_regions": bool(torch.equal(bf16["kept"], fp32["kept"]))}
+            "kept_fp32": len(fp32["kept"]), "kept_bf16": len(bf16["kept"]),
+            "kept_both": len(set(fp32["kept"].tolist()) & set(bf16["kept"].tolist()))}
 
 
 def cpu_isa() -> list[str]:
