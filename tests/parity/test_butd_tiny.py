@@ -109,6 +109,16 @@ def test_selection_from_saved_logits_is_exact(tiny):
                                    rtol=1e-5)
 
 
+def test_regressed_boxes_are_the_ports_detection_boxes(tiny):
+    """Not used by UNITER's selection, but offered: the class-specific regressed boxes equal
+    the reference port's own detections (its max class, clipped, in raw pixels)."""
+    ref = tiny["ref"]
+    boxes = saved_outputs(ref).regressed_boxes()  # (R, C, 4)
+    picked = boxes[torch.from_numpy(ref["kept_ids"]), torch.from_numpy(ref["det_obj_ids"])]
+    raw = picked.clamp(0, 600) * torch.from_numpy(ref["scales_yx"][0][[1, 0, 1, 0]])
+    np.testing.assert_allclose(raw.numpy(), ref["det_boxes"], rtol=0, atol=1e-4)
+
+
 def test_region_order_conf_sorts_the_same_regions(tiny):
     ref, butd = tiny["ref"], tiny["butd"]
     scale = tuple(ref["scales_yx"][0].tolist())
