@@ -1,4 +1,4 @@
-"""`vlkit extract --images DIR --out STORE [--route grid|boxes|detector] [...]`: region
+"""`vlkit extract --images DIR --out STORE [--route grid|boxes|detector|butd] [...]`: region
 features of a folder of JPEG/PNG images, written as a vlkit native image store.
 
 Resumable: re-running the same command after an interruption continues where it stopped.
@@ -17,6 +17,8 @@ from vlkit.extract.options import (
     DETECTORS,
     LAYERS,
     OUT_FORMATS,
+    PRECISIONS,
+    REGION_ORDERS,
     ROUTES,
     ExtractOptions,
 )
@@ -35,8 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="boxes/grid routes: resnet18|34|50|101|152, or synthetic (the synthetic "
                    f"world's pixel extractor; boxes route) (default {DEFAULTS.backbone})")
     p.add_argument("--weights", default="", metavar="FILE",
-                   help="weights file: torchvision ResNet state dict (boxes/grid) or torchvision "
-                   "Faster R-CNN state dict (detector); nothing is downloaded")
+                   help="weights file: torchvision ResNet state dict (boxes/grid), torchvision "
+                   "Faster R-CNN state dict (detector), or the bottom-up-attention VG Faster "
+                   "R-CNN (butd: unc-nlp/frcnn-vg-finetuned pytorch_model.bin or "
+                   "faster_rcnn_from_caffe*.pkl); nothing is downloaded")
     p.add_argument("--boxes", default=None, metavar="FILE",
                    help="boxes route: JSON {image_id: [[x1, y1, x2, y2], ...]} in pixels")
     p.add_argument("--box-format", choices=BOX_FORMATS, default=DEFAULTS.box_format,
@@ -50,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sampling-ratio", type=int, default=DEFAULTS.sampling_ratio, metavar="S",
                    help="boxes route: RoIAlign samples per bin and axis")
     p.add_argument("--min-size", type=int, default=DEFAULTS.min_size, metavar="N",
-                   help="scale the shorter image side to N (0: keep; boxes/grid)")
+                   help="scale the shorter image side to N (0: keep; boxes/grid; "
+                   "butd: 600 as in the released features)")
     p.add_argument("--max-size", type=int, default=DEFAULTS.max_size, metavar="N",
                    help="... unless the longer side would pass N")
     p.add_argument("--feat-dim", type=int, default=DEFAULTS.feat_dim, metavar="D",
@@ -58,14 +63,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--detector", choices=DETECTORS, default=DEFAULTS.detector,
                    help="detector route: the torchvision architecture of --weights")
     p.add_argument("--conf-threshold", type=float, default=DEFAULTS.conf_threshold,
-                   help="detector route: keep boxes with confidence >= this (UNITER: 0.2)")
+                   help="detector/butd routes: keep boxes with confidence >= this (UNITER: 0.2)")
     p.add_argument("--min-boxes", type=int, default=DEFAULTS.min_boxes, help="... at least")
     p.add_argument("--max-boxes", type=int, default=DEFAULTS.max_boxes, help="... at most")
     p.add_argument("--nms-iou", type=float, default=DEFAULTS.nms_iou,
-                   help="detector route: per-class NMS IoU before confidences are taken")
+                   help="detector/butd routes: per-class NMS IoU before confidences are taken")
     p.add_argument("--proposals", type=int, default=DEFAULTS.proposals, metavar="N",
-                   help=f"detector route: RPN proposals scored per image (default "
-                   f"{DEFAULTS.proposals})")
+                   help=f"detector/butd routes: RPN proposals (post-NMS) scored per image "
+                   f"(default {DEFAULTS.proposals})")
+    p.add_argument("--pre-nms-proposals", type=int, default=DEFAULTS.pre_nms_proposals,
+                   metavar="N", help="butd route: best anchors entering the RPN's NMS "
+                   f"(default {DEFAULTS.pre_nms_proposals})")
+    p.add_argument("--region-order", choices=REGION_ORDERS, default=DEFAULTS.region_order,
+                   help="butd route: kept regions in proposal order (as UNITER's files; the "
+                   "most confident first when --min/--max-boxes cut) or by confidence")
+    p.add_argument("--precision", choices=PRECISIONS, default=DEFAULTS.precision,
+                   help="butd route: bf16 runs the convolutions under CPU bf16 autocast (~4x "
+                   "faster where the CPU has AVX512-BF16/AMX; features within ~0.3%% of fp32)")
     p.add_argument("--shard-size", type=int, default=64, metavar="N",
                    help="images per resumable shard (default 64)")
     p.add_argument("--work-dir", default=None, metavar="DIR",
@@ -88,6 +102,8 @@ def options_from_args(args: argparse.Namespace) -> ExtractOptions:
         feat_dim=args.feat_dim, box_format=args.box_format, detector=args.detector,
         conf_threshold=args.conf_threshold, min_boxes=args.min_boxes, max_boxes=args.max_boxes,
         nms_iou=args.nms_iou, proposals=args.proposals,
+        pre_nms_proposals=args.pre_nms_proposals, region_order=args.region_order,
+        precision=args.precision,
     ).validate()
 
 

@@ -5,7 +5,10 @@ Routes (docs/extraction.md):
             probabilities as soft labels (needs the optional extra `vlkit[extract]`);
   boxes     given boxes, RoIAlign over a backbone's feature map (or the synthetic world's
             pixel extractor);
-  grid      a backbone's feature-map cells as regions with their grid boxes.
-The `boxes` and `grid` routes use only torch: a torchvision-compatible ResNet and a plain
+  grid      a backbone's feature-map cells as regions with their grid boxes;
+  butd      the bottom-up-attention Faster R-CNN (ResNet-101 C4, Visual Genome) that UNITER,
+            VL-BERT and VLP features came from, in plain torch (`vlkit.extract.butd`), its
+            proposals kept as UNITER's features were.
+The `boxes`, `grid` and `butd` routes use only torch: a torchvision-compatible ResNet and a plain
 torch RoIAlign live here.
 """

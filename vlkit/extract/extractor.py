@@ -22,6 +22,10 @@ class Extractor:
             from vlkit.extract.detector import Detector
 
             self.model = Detector(opts)
+        elif opts.route == "butd":
+            from vlkit.extract.butd.route import ButdExtractor
+
+            self.model = ButdExtractor(opts)
         else:
             self.model = build_featurizer(opts)
         self.feat_dim = int(self.model.feat_dim)
@@ -35,7 +39,7 @@ class Extractor:
                boxes: np.ndarray | None = None) -> ImageRecord:
         """The regions of one image (H, W, 3) uint8; `boxes` (N, 4) pixel xyxy for the boxes
         route (ConfigError when missing), ignored otherwise."""
-        if self.opts.route == "detector":
+        if self.opts.route in ("detector", "butd"):
             return self.model.record(image_id, pixels)
         if self.opts.route == "grid":
             assert isinstance(self.model, ResNetBackbone)

@@ -13,7 +13,7 @@ from typing import Any
 
 from vlkit.utils.errors import ConfigError
 
-ROUTES = ("detector", "boxes", "grid")
+ROUTES = ("detector", "boxes", "grid", "butd")
 RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")  # vlkit.extract.resnet
 LAYERS = ("c4", "c5")
 SYNTHETIC = "synthetic"  # the synthetic world's fixed pixel extractor (boxes route only)
@@ -21,6 +21,8 @@ BACKBONES = (*RESNETS, SYNTHETIC)
 DETECTORS = ("fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2")
 BOX_FORMATS = ("xyxy", "xywh")
 OUT_FORMATS = ("native", "uniter")  # the store written: vlkit native, or a UNITER img_db
+REGION_ORDERS = ("proposal", "conf")  # butd route: how kept regions are ordered
+PRECISIONS = ("fp32", "bf16")  # butd route: bf16 = CPU autocast of the convolutions
 
 
 @dataclass
@@ -29,7 +31,7 @@ class ExtractOptions:
 
     route: str = "grid"
     backbone: str = "resnet50"  # boxes / grid routes: a ResNet name, or "synthetic" (boxes)
-    weights: str = ""  # weights file: ResNet (boxes, grid) or Faster R-CNN (detector)
+    weights: str = ""  # weights file: ResNet (boxes, grid), Faster R-CNN (detector, butd)
     layer: str = "c5"  # ResNet feature map: c4 (stride 16) or c5 (stride 32)
     grid: int = 7  # grid route: cells per side after average pooling (0: the map's own)
     pool: int = 7  # boxes route: RoIAlign output size (then averaged to one vector)
@@ -44,30 +46,38 @@ class ExtractOptions:
     max_boxes: int = 100  # ... and at most 100
     nms_iou: float = 0.3  # per-class NMS before the confidence of a box is taken
     proposals: int = 300  # RPN proposals per image scored by the box head (fewer: faster)
+    pre_nms_proposals: int = 6000  # butd route: best-scored anchors entering the RPN's NMS
+    region_order: str = "proposal"  # butd route: "proposal" (UNITER's files) or "conf" (desc.)
+    precision: str = "fp32"  # butd route: "bf16" runs the convolutions under bf16 autocast
 
     def validate(self) -> ExtractOptions:
         """Raise ConfigError naming the flag on an impossible value; return self."""
         _choice("--route", self.route, ROUTES)
         _choice("--box-format", self.box_format, BOX_FORMATS)
+        _choice("--region-order", self.region_order, REGION_ORDERS)
+        _choice("--precision", self.precision, PRECISIONS)
+        if self.precision != "fp32" and self.route != "butd":
+            raise ConfigError(f"--precision {self.precision} is for --route butd only")
         if self.route == "detector":
             _choice("--detector", self.detector, DETECTORS)
-        else:
+        elif self.route != "butd":
             _choice("--backbone", self.backbone, BACKBONES)
             _choice("--layer", self.layer, LAYERS)
         if self.route == "grid" and self.backbone == SYNTHETIC:
             raise ConfigError("--route grid needs a feature-map backbone "
                               f"({', '.join(RESNETS)}); the synthetic extractor pools given "
                               "boxes only (--route boxes)")
-        needs_weights = self.route == "detector" or self.backbone != SYNTHETIC
-        if needs_weights and not self.weights:
-            what = "Faster R-CNN" if self.route == "detector" else self.backbone
+        detects = self.route in ("detector", "butd")
+        if (detects or self.backbone != SYNTHETIC) and not self.weights:
+            what = "Faster R-CNN" if detects else self.backbone
             raise ConfigError(f"--weights: the {what} weights file is required (vlkit never "
                               "downloads weights); see docs/extraction.md")
         bounds = (("--grid", self.grid, 0), ("--pool", self.pool, 1),
                   ("--sampling-ratio", self.sampling_ratio, 1), ("--min-size", self.min_size, 0),
                   ("--max-size", self.max_size, 1), ("--feat-dim", self.feat_dim, 1),
                   ("--min-boxes", self.min_boxes, 1), ("--max-boxes", self.max_boxes, 1),
-                  ("--proposals", self.proposals, 1))
+                  ("--proposals", self.proposals, 1),
+                  ("--pre-nms-proposals", self.pre_nms_proposals, 1))
         for flag, value, low in bounds:
             if value < low:
                 raise ConfigError(f"{flag} must be >= {low}, got {value}")

@@ -19,6 +19,11 @@ from vlkit.utils.errors import CheckpointError, ConfigError
     ({"grid": -1, "weights": "w.pth"}, "--grid must be >= 0"),
     ({"min_boxes": 20, "max_boxes": 10, "weights": "w.pth"}, "--min-boxes 20 is above"),
     ({"layer": "c3", "weights": "w.pth"}, "--layer"),
+    ({"route": "butd", "weights": ""}, "Faster R-CNN weights file is required"),
+    ({"route": "butd", "weights": "w.bin", "pre_nms_proposals": 0},
+     "--pre-nms-proposals must be >= 1"),
+    ({"route": "grid", "weights": "w.pth", "precision": "bf16"}, "for --route butd only"),
+    ({"route": "butd", "weights": "w.bin", "precision": "fp16"}, "--precision: unknown"),
 ])
 def test_bad_options_name_the_flag(changes, message):
     with pytest.raises(ConfigError, match=message):
@@ -27,6 +32,11 @@ def test_bad_options_name_the_flag(changes, message):
 
 def test_synthetic_backbone_needs_no_weights():
     ExtractOptions(route="boxes", backbone="synthetic").validate()
+
+
+def test_butd_route_ignores_the_backbone_flags():
+    opts = ExtractOptions(route="butd", weights="w.bin", backbone="synthetic", layer="?")
+    assert opts.validate().pre_nms_proposals == 6000 and opts.proposals == 300
 
 
 def test_round_trip_and_unknown_keys():
