@@ -88,3 +88,26 @@ def test_predict_caption_equals_the_evaluation_captions(world, caption_run, caps
     assert main(["predict", "caption", "--checkpoint", str(caption_run), "--img-id",
                  img_ids[0], "--beam", "0"]) == 2
     assert "--beam must be >= 1" in capsys.readouterr().err
+
+
+def test_predict_caption_of_an_image_file(world, caption_run, tmp_path, capsys):
+    """A world PNG (its regions pooled from the store's boxes) is captioned as its id is."""
+    import numpy as np
+    from PIL import Image
+
+    from vlkit.data.synthetic.render import render_scene
+    from vlkit.data.synthetic.scene import sample_scene
+
+    img_id = sorted(read_caption_predictions(
+        caption_run / "predictions" / "caption_val_greedy.json"))[0]
+    rng = np.random.default_rng([0, 0, int(img_id.split("-")[1])])  # as the world draws it
+    png = tmp_path / f"{img_id}.png"
+    Image.fromarray(render_scene(sample_scene(rng), rng)).save(png)
+    captions = []
+    for given in (["--img-id", img_id], ["--image", str(png), "--extract-from", str(world)]):
+        capsys.readouterr()
+        assert main(["predict", "caption", "--checkpoint", str(caption_run), "--beam", "1",
+                     *given]) == 0
+        captions.append(json.loads(capsys.readouterr().out)["captions"][0])
+    assert captions[0]["caption"] == captions[1]["caption"]
+    assert captions[1]["img_id"] == img_id and captions[1]["images"][0]["width"] == 96

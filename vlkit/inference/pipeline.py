@@ -131,6 +131,11 @@ class Pipeline:
         if boxes is None and extractor.needs_boxes:
             boxes = self._stored_boxes(image, width, height)
         rec = pixels_record(pixels, extractor, boxes, image_id)
+        if rec.feat.shape[1] != self.cfg.model.img_dim:
+            raise InputError("image", f"the extractor gives {rec.feat.shape[1]}-d region "
+                             f"features but the model reads {self.cfg.model.img_dim}-d ones: "
+                             "extract as the model's training features were made (e.g. "
+                             "--extractor butd --weights FILE for released checkpoints)")
         return rec, {"image": image.name, "width": width, "height": height}
 
     def _stored_boxes(self, image: RawImage, width: int, height: int) -> list:
