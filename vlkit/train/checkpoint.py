@@ -20,6 +20,7 @@ import torch
 
 from vlkit.utils.atomic import atomic_write
 from vlkit.utils.errors import CheckpointError
+from vlkit.utils.finite import check_finite
 
 VERSION = 1
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any], keep:
     """Write `state` (+ version, step, RNG) atomically; prune all but the newest `keep`."""
     payload = {"version": VERSION, "step": step, "rng": rng_state(), **state}
     path = checkpoint_dir(run_dir) / f"step_{step:08d}.pt"
+    check_finite(state.get("model", {}), str(path))
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
     for _, old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
