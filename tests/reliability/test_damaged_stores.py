@@ -1,0 +1,64 @@
+"""Damaged files: a truncated or corrupt store is a one-line error naming the file (and the
+record where known), the same for `vlkit data validate` and for training's store reads."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from vlkit.cli.main import main
+from vlkit.data.stores.native_img import NativeImageStore
+from vlkit.utils.errors import DataError
+
+
+def _validate(capsys, path) -> tuple[int, str]:
+    code = main(["data", "validate", str(path)])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_truncated_feat_bin_names_the_file(img_store, capsys):
+    feat = img_store / "feat.bin"
+    feat.write_bytes(feat.read_bytes()[:-16])
+    code, text = _validate(capsys, img_store)
+    assert code == 2
+    assert f"{feat}: 128 bytes, the manifest's 9 regions" in text
+    assert "truncated or damaged" in text and "Traceback" not in text
+
+
+def test_corrupt_index_json_names_the_file(img_store, capsys):
+    (img_store / "index.json").write_text('{"img0": [0, 2], "img1": [2')
+    code, text = _validate(capsys, img_store)
+    assert code == 2 and f"{img_store / 'index.json'}: damaged or not JSON" in text
+
+
+def test_corrupt_manifest_names_the_file(img_store, capsys):
+    (img_store / "manifest.json").write_bytes(b"\xff\xfe garbage")
+    code, text = _validate(capsys, img_store)
+    assert code == 2 and f"{img_store / 'manifest.json'}: damaged or not JSON" in text
+
+
+@pytest.mark.parametrize("row", [[-1, 2], [8, 2], [0, "2"]])
+def test_index_row_outside_the_arrays_names_the_record(img_store, capsys, row):
+    index = json.loads((img_store / "index.json").read_text())
+    index["img1"] = row
+    (img_store / "index.json").write_text(json.dumps(index))
+    code, text = _validate(capsys, img_store)
+    assert code == 2 and "record 'img1': index row" in text and "inside the 9 stored" in text
+    with pytest.raises(DataError, match="record 'img1'"):
+        NativeImageStore(img_store)
+
+
+def test_nan_features_are_refused_by_validate_and_by_reads(img_store, capsys):
+    start = json.loads((img_store / "index.json").read_text())["img2"][0]
+    with open(img_store / "feat.bin", "r+b") as handle:
+        handle.seek(start * 8 * 2)  # float16 features
+        handle.write(np.float16(np.nan).tobytes())
+    code, text = _validate(capsys, img_store)
+    assert code == 1 and "record img2: feat: 1 non-finite value(s)" in text
+    store = NativeImageStore(img_store)
+    store.get("img1")  # the good records still read
+    with pytest.raises(DataError, match="record 'img2': field 'feat' has non-finite values"):
+        store.get("img2")
