@@ -28,3 +28,31 @@ def img_store(tmp_path) -> Path:
             writer.add(ImageRecord(id=f"img{i}", feat=rng.random((n, 8), np.float32),
                                    boxes=_boxes(n)))
     return path
+
+
+@pytest.fixture
+def uniter_img_db(tmp_path) -> Path:
+    """A UNITER img_db variant folder (msgpack-numpy values, as convert_imgdir.py writes) of
+    300 images, big enough that its data.mdb spans many pages."""
+    import json
+
+    import lmdb
+    import msgpack
+    import msgpack_numpy
+
+    folder = tmp_path / "img_db" / "feat_th0.2_max100_min10"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    env = lmdb.open(str(folder), map_size=1 << 26)
+    names = [f"img_{i:04d}.npz" for i in range(300)]
+    with env.begin(write=True) as txn:
+        for name in names:
+            arrays = {"features": rng.random((10, 64)).astype(np.float16),
+                      "norm_bb": np.tile(np.array([0, 0, .5, .5, .5, .5], np.float16), (10, 1)),
+                      "conf": np.full(10, 0.9, np.float16)}
+            txn.put(name.encode(), msgpack.packb(arrays, use_bin_type=True,
+                                                 default=msgpack_numpy.encode))
+        txn.put(b"__keys__", json.dumps(names).encode())
+    env.close()
+    (folder / "lock.mdb").unlink(missing_ok=True)
+    return folder
