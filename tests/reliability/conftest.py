@@ -56,3 +56,25 @@ def uniter_img_db(tmp_path) -> Path:
     env.close()
     (folder / "lock.mdb").unlink(missing_ok=True)
     return folder
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> Path:
+    """A tiny synthetic world (read-only: runs write elsewhere)."""
+    from vlkit.data.synthetic.world import build_world
+
+    out = tmp_path_factory.mktemp("shared") / "world"
+    build_world(out, num_images=24, seed=0)
+    return out
+
+
+TINY = ["train.progress=false", "train.precision=fp32", "train.device=cpu",
+        "train.num_threads=1", "train.log_every=1", "train.warmup_steps=1", "train.val_every=100",
+        "model.num_layers=1", "model.hidden_size=32", "model.num_heads=2",
+        "model.intermediate_size=64", "train.batch_size=4", "data.train_limit=16"]
+
+
+@pytest.fixture(scope="session")
+def tiny() -> list[str]:
+    """Overrides that make any preset a seconds-long one-thread run."""
+    return list(TINY)

@@ -26,6 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vlkit.utils.output_lock import claim_output
+
+    with claim_output(args.out, "data synth"):  # one writer per output
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from vlkit.data.synthetic.world import build_world
