@@ -8,11 +8,16 @@ Each subcommand module defines `register(subparsers)` (adds its parser and sets
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
+import traceback
 
 from vlkit.utils.errors import VlkitError
+
+# A full disk, a read-only or forbidden folder: the user's to fix, reported without traceback
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
 COMMANDS = {
     "data": "vlkit.cli.data",
@@ -52,11 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except VlkitError as err:
-        print(f"vlkit {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return _user_error(args, str(err))
+    except OSError as err:
+        if err.errno not in DISK_ERRNOS:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        return _user_error(args, f"{where}{err.strerror or err}")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _user_error(args: argparse.Namespace, message: str) -> int:
+    """One line `vlkit CMD: error: ...` and exit status 2; `-v` adds the traceback."""
+    if args.verbose:
+        traceback.print_exc()
+    print(f"vlkit {args.command}: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
