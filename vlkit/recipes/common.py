@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from vlkit.config import RunConfig, config_to_yaml
+from vlkit.data.stores.checked import CheckedTextStore
 from vlkit.data.stores.concat import ConcatTextStore
 from vlkit.data.stores.native_img import NativeImageStore
 from vlkit.data.stores.native_txt import NativeTextStore
@@ -84,7 +85,8 @@ def open_text_store(cfg: RunConfig, names: str | list[str]):
     stores = [_open(path, NativeTextStore) for path in paths]
     for path, store in zip(paths, stores, strict=True):
         check_vocab(cfg, path, store)
-    return stores[0] if len(stores) == 1 else ConcatTextStore(stores)
+    # reads refuse what `vlkit data validate` reports (token ids past the vocabulary, ...)
+    return CheckedTextStore(stores[0] if len(stores) == 1 else ConcatTextStore(stores))
 
 
 def check_vocab(cfg: RunConfig, path: Path, store) -> None:

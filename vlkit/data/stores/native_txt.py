@@ -81,6 +81,8 @@ class NativeTextStore:
                     raise DataError(f"{where}: bad JSON: {err}") from err
                 if not isinstance(rec, dict) or not isinstance(rec.get("id"), str):
                     raise DataError(f"{where}: expected an object with a string 'id'")
+                if rec["id"] in self.records:  # silently keeping one would hide the other
+                    raise DataError(f"{where}: duplicate record id '{rec['id']}'")
                 self.records[rec["id"]] = rec
 
     @property

@@ -60,7 +60,7 @@ def validate_store(path: str | Path, *, img_stores: Sequence[str | Path | Any] =
     for s, given in zip(images, img_stores, strict=True):
         if store_kind(s) != "image":
             raise DataError(f"{given}: expected an image store, found a text store")
-    return validate_text_store(store, images, _vocab_size(store, vocab_size))
+    return validate_text_store(store, images, store_vocab_size(store, vocab_size))
 
 
 class _NativeTextFile:
@@ -151,7 +151,8 @@ def _nonfinite(rid: str, name: str, arr: np.ndarray) -> list[Problem]:
 
 
 # ---------------------------------------------------------------------- text stores
-def _vocab_size(store: Any, explicit: int | None) -> int | None:
+def store_vocab_size(store: Any, explicit: int | None = None) -> int | None:
+    """Token ids must be below this: `explicit`, else the store's own vocabulary size."""
     if explicit is not None:
         return explicit
     if isinstance(store, UniterTextStore):
@@ -173,6 +174,7 @@ def validate_text_store(store: Any, img_stores: Sequence[Any] = (),
     """Problems of every record of a text store (UniterTextStore, or a native store whose
     records.jsonl is read line by line), optionally checking image ids against `img_stores`."""
     problems: list[Problem] = []
+    num_answers = store_num_answers(store)
     txt2img = store.txt2img if isinstance(store, UniterTextStore) else {}
     id2len = store.id2len if isinstance(store, UniterTextStore) else None
     task = getattr(store, "task", "")
@@ -181,7 +183,7 @@ def validate_text_store(store: Any, img_stores: Sequence[Any] = (),
         if isinstance(rec, VlkitError):
             problems.append(Problem(label, "record", f"unreadable: {rec}"))
             continue
-        problems += check_text_record(rec, task, vocab_size, label)
+        problems += check_text_record(rec, task, vocab_size, label, num_answers)
         if rec.get("id") in seen:
             problems.append(Problem(label, "id", "duplicate record id"))
         seen.add(rec.get("id"))
@@ -224,10 +226,13 @@ def _text_records(store: Any) -> Iterable[tuple[str, dict | VlkitError]]:
 
 
 def check_text_record(rec: dict, task: str = "", vocab_size: int | None = None,
-                      label: str | None = None) -> list[Problem]:
-    """Problems of one text record (id, token ids, non-finite numbers).
+                      label: str | None = None, num_answers: int | None = None) -> list[Problem]:
+    """Problems of one text record (id, token ids, answer labels, non-finite numbers).
 
+    The one set of record checks: `vlkit data validate` reports them, and the stores that
+    training and evaluation open (vlkit.data.stores.checked) refuse them.
     label: how to name the record in problems (default: its id).
+    num_answers: VQA answer vocabulary size; target labels must be below it.
     """
     rid = label if label is not None else str(rec.get("id"))
     out = []
@@ -239,9 +244,35 @@ def check_text_record(rec: dict, task: str = "", vocab_size: int | None = None,
     for name in TOKEN_FIELDS:
         if name in rec:
             out += _check_token_ids(rid, name, rec[name], vocab_size)
+    if num_answers is not None and isinstance(rec.get("target"), dict):
+        out += _check_answer_labels(rid, rec["target"], num_answers)
     for where in _nonfinite_paths(rec, ""):
         out.append(Problem(rid, where, "non-finite number"))
     return out
+
+
+def store_num_answers(store: Any) -> int | None:
+    """A VQA store's answer vocabulary size (from its meta's label2ans / ans2label), or None."""
+    meta = (getattr(store, "manifest", None) or {}).get("meta") or {}
+    if getattr(store, "task", "") != "vqa" or not isinstance(meta, dict):
+        return None
+    if isinstance(meta.get("label2ans"), list):
+        return len(meta["label2ans"])
+    if isinstance(meta.get("ans2label"), dict) and meta["ans2label"]:
+        return max(int(v) for v in meta["ans2label"].values()) + 1
+    return None
+
+
+def _check_answer_labels(rid: str, target: dict, num_answers: int) -> list[Problem]:
+    labels, scores = target.get("labels", []), target.get("scores", [])
+    if not isinstance(labels, list) or not isinstance(scores, list) or len(labels) != len(scores):
+        return [Problem(rid, "target", "labels and scores must be lists of equal length")]
+    bad = [k for k in labels if isinstance(k, bool) or not isinstance(k, int)
+           or not 0 <= k < num_answers]
+    if bad:
+        return [Problem(rid, "target.labels", f"{len(bad)} label(s) outside the answer "
+                                              f"vocabulary [0, {num_answers}), e.g. {bad[0]!r}")]
+    return []
 
 
 def _check_token_ids(rid: str, name: str, ids: Any, vocab_size: int | None) -> list[Problem]:
