@@ -11,7 +11,7 @@ class TrainConfig:
     # valid values, checked at config load (vlkit.configtools.check_ranges)
     RANGES: ClassVar[dict[str, str]] = {
         "lr": ">= 0", "betas": "[0, 1)", "eps": ">= 0", "weight_decay": ">= 0",
-        "lr_mult": ">= 0", "warmup_steps": ">= 0", "total_steps": ">= 1", "batch_size": ">= 1",
+        "lr_mult": ">= 0", "warmup_steps": ">= 0", "total_steps": ">= 0", "batch_size": ">= 1",
         "grad_accum": ">= 1", "grad_clip": ">= 0", "num_threads": ">= 0", "log_every": ">= 1",
         "val_every": ">= 1", "ckpt_every": ">= 1", "keep_checkpoints": ">= 0",
     }
