@@ -38,3 +38,13 @@ def test_failed_train_after_a_checkpoint_keeps_the_folder(world, tiny, tmp_path,
     monkeypatch.setattr(trainer, "_validate", real)
     assert main(["train", "uniter-tiny-vqa", f"data.root={world}", f"out={run}",
                  "train.total_steps=4", "train.ckpt_every=1", "train.val_every=2", *tiny]) == 0
+
+
+def test_failed_eval_leaves_no_new_folder(world, tiny, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "uniter-tiny-vqa", f"data.root={world}", f"out={run}",
+                 "train.total_steps=1", *tiny]) == 0
+    before = sorted(p.name for p in run.iterdir())
+    code = main(["eval", str(run), "data.test_txt=[txt/no_such_store]", "data.val_txt=[]"])
+    assert code == 2 and "no_such_store" in capsys.readouterr().err
+    assert sorted(p.name for p in run.iterdir()) == before  # no RUN/eval, no lock file
