@@ -100,3 +100,18 @@ def test_stale_temp_files_of_a_killed_write_are_removed(tmp_path):
         pass
     assert not any(path.exists() for path in stale) and keep.exists()
     assert not (tmp_path / ".store.partial-abc").exists()
+
+
+def test_a_store_writer_never_replaces_an_output_that_appeared_meanwhile(tmp_path):
+    """Library users writing without a claim: the second of two writers fails, it does not
+    silently replace the first one's store."""
+    from vlkit.utils.atomic import atomic_dir
+
+    out = tmp_path / "store"
+    with pytest.raises(FileExistsError, match="created by another writer meanwhile"):
+        with atomic_dir(out) as tmp:
+            (tmp / "mine").write_text("second")
+            with atomic_dir(out) as other:
+                (other / "theirs").write_text("first")
+    assert [p.name for p in out.iterdir()] == ["theirs"]
+    assert [p.name for p in tmp_path.iterdir()] == ["store"]  # no partial folder left

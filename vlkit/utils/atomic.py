@@ -60,6 +60,9 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     try:
         yield tmp
         if path.exists():
+            if not overwrite:  # another writer finished first: never replace its output
+                raise FileExistsError(f"{path} was created by another writer meanwhile; "
+                                      "remove it or choose another output path")
             shutil.rmtree(path)
         os.replace(tmp, path)
     except BaseException:
