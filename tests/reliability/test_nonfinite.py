@@ -90,3 +90,29 @@ def test_weights_with_nan_are_never_written(tmp_path):
     with pytest.raises(CheckpointError, match="non-finite values, first 'weight'"):
         save_model(model, tmp_path / "model", ModelConfig())
     assert not (tmp_path / "model").exists()
+
+
+def test_store_with_nan_features_does_not_train(world, tiny, tmp_path, capsys):
+    """The campaign's case: it used to train to completion, exit 0 and save NaN weights."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    from vlkit.cli.main import main
+
+    root = tmp_path / "world"
+    shutil.copytree(world, root)
+    index = json.loads((root / "img" / "index.json").read_text())
+    start, _ = index["synth-000000"]
+    dim = json.loads((root / "img" / "manifest.json").read_text())["arrays"]["feat"]["row_shape"][0]
+    feat = np.memmap(root / "img" / "feat.bin", dtype=np.float16, mode="r+")
+    feat[start * dim: (start + 1) * dim] = np.nan
+    feat.flush()
+    del feat
+    run = tmp_path / "run"
+    code = main(["train", "uniter-tiny-vqa", f"data.root={root}", f"out={run}",
+                 "train.total_steps=3", *tiny])
+    err = capsys.readouterr().err
+    assert code == 2 and "record 'synth-000000': field 'feat' has non-finite values" in err
+    assert not (run / "model").exists()
