@@ -38,3 +38,19 @@ def test_every_numeric_field_has_a_range_and_every_preset_is_in_range():
         assert set(cls.RANGES) <= {f.name for f in dataclasses.fields(cls)}
     for name in preset_names():
         load_config(name)
+
+
+def test_task_options_have_ranges_too(world, tiny, tmp_path, capsys):
+    from vlkit.recipes.caption_eval import CaptionOptions
+    from vlkit.recipes.itm import ItmOptions
+    from vlkit.recipes.vcr import VcrOptions
+    from vlkit.recipes.vlbert_pretrain import VlBertPretrainOptions
+
+    for cls in (CaptionOptions, ItmOptions, VcrOptions, VlBertPretrainOptions):
+        numeric = {n for n, h in field_hints(cls).items() if h in (int, float)}
+        assert numeric - set(cls.RANGES) <= {"length_penalty"}, cls.__name__  # any real number
+    run = tmp_path / "run"
+    assert main(["train", "uniter-tiny-itm", f"data.root={world}", f"out={run}",
+                 "task.rank_k=0", *tiny]) == 2
+    assert capsys.readouterr().err == "vlkit train: error: task.rank_k must be >= 1, got 0\n"
+    assert not run.exists()
