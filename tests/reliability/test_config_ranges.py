@@ -54,3 +54,12 @@ def test_task_options_have_ranges_too(world, tiny, tmp_path, capsys):
                  "task.rank_k=0", *tiny]) == 2
     assert capsys.readouterr().err == "vlkit train: error: task.rank_k must be >= 1, got 0\n"
     assert not run.exists()
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--images", "0"), ("--feat-dim", "-1")])
+def test_synth_flags_have_ranges(tmp_path, capsys, flag, value):
+    out = tmp_path / "w"
+    assert main(["data", "synth", "--out", str(out), flag, value]) == 2
+    low = 1
+    assert capsys.readouterr().err == f"vlkit data: error: {flag} must be >= {low}, got {value}\n"
+    assert not out.exists() and list(tmp_path.iterdir()) == []
