@@ -42,13 +42,18 @@ def test_corrupt_manifest_names_the_file(img_store, capsys):
 
 @pytest.mark.parametrize("row", [[-1, 2], [8, 2], [0, "2"]])
 def test_index_row_outside_the_arrays_names_the_record(img_store, capsys, row):
+    """It used to return another image's regions (a row before the start of feat.bin)."""
     index = json.loads((img_store / "index.json").read_text())
     index["img1"] = row
+    index["img2"] = [7, 5]
     (img_store / "index.json").write_text(json.dumps(index))
     code, text = _validate(capsys, img_store)
-    assert code == 2 and "record 'img1': index row" in text and "inside the 9 stored" in text
-    with pytest.raises(DataError, match="record 'img1'"):
-        NativeImageStore(img_store)
+    assert code == 1  # validate lists every bad row
+    assert f"record img1: index.json: index row {row!r} is not [start, num_boxes] inside " \
+        "the 9 stored regions" in text
+    assert "record img2: index.json: index row [7, 5]" in text
+    with pytest.raises(DataError, match="index.json: record 'img1': index row"):
+        NativeImageStore(img_store)  # training refuses the store at open
 
 
 def test_nan_features_are_refused_by_validate_and_by_reads(img_store, capsys):

@@ -126,7 +126,9 @@ class NativeImageStoreWriter:
 class NativeImageStore:
     """Read-only, memory-mapped access to a native image store."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, refuse_bad_rows: bool = True):
+        """refuse_bad_rows: an index row outside the arrays is a DataError at open (False:
+        only reading that record is, so `vlkit data validate` can list every such record)."""
         self.path = Path(path)
         self.manifest = read_manifest(self.path, "image", FORMAT, VERSION)
         rows = self.manifest.get("num_regions")
@@ -136,7 +138,11 @@ class NativeImageStore:
             raise DataError(f"{self.path}/manifest.json: damaged (needs num_regions >= 0 and "
                             "arrays with feat and boxes); rebuild the store")
         self.index: dict[str, list[int]] = read_json(self.path / "index.json", dict)
-        check_index(self.path / "index.json", self.index, rows)
+        self.bad_rows = {rid: why for rid in self.index
+                         if (why := bad_index_row(self.index[rid], rows))}
+        if self.bad_rows and refuse_bad_rows:
+            rid = next(iter(self.bad_rows))
+            raise DataError(f"{self.path / 'index.json'}: record '{rid}': {self.bad_rows[rid]}")
         self.arrays: dict[str, np.memmap] = {}
         for name, spec in arrays.items():
             self.arrays[name] = _map(self.path / f"{name}.bin", spec, rows)
@@ -170,9 +176,13 @@ class NativeImageStore:
 
     def _locate(self, image_id: str) -> list[int]:
         try:
-            return self.index[image_id]
+            entry = self.index[image_id]
         except KeyError:
             raise DataError(f"{self.path}: no image with id '{image_id}'") from None
+        if image_id in self.bad_rows:
+            raise DataError(f"{self.path / 'index.json'}: record '{image_id}': "
+                            f"{self.bad_rows[image_id]}")
+        return entry
 
     def get(self, image_id: str) -> ImageRecord:
         """The record, refused (DataError) when it holds non-finite values."""
@@ -190,16 +200,15 @@ class NativeImageStore:
         return ImageRecord(id=image_id, feat=feat, boxes=boxes, soft_labels=soft, extras=rows)
 
 
-def check_index(path: Path, index: dict, rows: int) -> None:
-    """Every index row `[start, num_boxes]` must lie inside the arrays' `rows` rows: a row
-    pointing outside would read another image's regions (or past the file)."""
-    for image_id, entry in index.items():
-        ok = (isinstance(entry, list) and len(entry) == 2
-              and all(isinstance(v, int) and not isinstance(v, bool) for v in entry))
-        if not ok or entry[0] < 0 or entry[1] < 0 or entry[0] + entry[1] > rows:
-            raise DataError(f"{path}: record '{image_id}': index row {entry!r} is not "
-                            f"[start, num_boxes] inside the {rows} stored regions; "
-                            "the store is damaged, rebuild it")
+def bad_index_row(entry: object, rows: int) -> str:
+    """Why index row `entry` (`[start, num_boxes]`) is unusable, or "" when it lies inside the
+    arrays' `rows` rows: a row pointing outside would read another image's regions."""
+    ok = (isinstance(entry, list) and len(entry) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) for v in entry))
+    if ok and entry[0] >= 0 and entry[1] >= 0 and entry[0] + entry[1] <= rows:
+        return ""
+    return (f"index row {entry!r} is not [start, num_boxes] inside the {rows} stored regions; "
+            "the store is damaged, rebuild it")
 
 
 def _map(path: Path, spec: dict, rows: int) -> np.memmap:

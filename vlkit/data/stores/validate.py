@@ -20,6 +20,8 @@ import numpy as np
 
 from vlkit.data.records import ImageRecord
 from vlkit.data.stores.manifest import read_json
+from vlkit.data.stores.native_img import FORMAT as IMG_FORMAT
+from vlkit.data.stores.native_img import NativeImageStore
 from vlkit.data.stores.native_txt import FORMAT as TXT_FORMAT
 from vlkit.data.stores.open import open_store, store_kind
 from vlkit.data.stores.uniter_txt_db import UniterTextStore
@@ -52,6 +54,8 @@ def validate_store(path: str | Path, *, img_stores: Sequence[str | Path | Any] =
     path = Path(path)
     if _is_native_text(path):
         store: Any = _NativeTextFile(path)
+    elif _manifest_format(path) == IMG_FORMAT:  # list every bad index row, don't stop
+        return validate_image_store(NativeImageStore(path, refuse_bad_rows=False))
     else:
         store = open_store(path)
         if store_kind(store) == "image":
@@ -73,10 +77,14 @@ class _NativeTextFile:
 
 
 def _is_native_text(path: Path) -> bool:
+    return _manifest_format(path) == TXT_FORMAT
+
+
+def _manifest_format(path: Path) -> str | None:
     try:
-        return json.loads((path / "manifest.json").read_text()).get("format") == TXT_FORMAT
+        return json.loads((path / "manifest.json").read_text()).get("format")
     except (OSError, ValueError, AttributeError):
-        return False
+        return None
 
 
 # ---------------------------------------------------------------------- image stores
@@ -85,7 +93,11 @@ def validate_image_store(store: Any) -> list[Problem]:
     problems: list[Problem] = []
     dims: dict[int, str] = {}
     read = getattr(store, "get_unchecked", store.get)  # report bad values, don't refuse them
+    bad_rows = getattr(store, "bad_rows", {})
     for rid in store.ids():
+        if rid in bad_rows:
+            problems.append(Problem(rid, "index.json", bad_rows[rid]))
+            continue
         try:
             rec = read(rid)
         except VlkitError as err:
