@@ -123,32 +123,34 @@ def train(
     window = _LogWindow.restored(resumed_window, dist)
     last: dict[str, float] = {}
     wrapped.train()
-    while step < cfg.total_steps:
-        lr = set_lr(optimizer, step, cfg)
-        micro = _accumulate(wrapped, stream, cfg, device, scaler)
-        grad_norm = _optimizer_step(model, optimizer, scaler, cfg, micro, step + 1)
-        step += 1
-        if grad_norm is not None:  # None: a skipped non-finite step logs nothing
-            window.add(micro)
-        if bar is not None:
-            bar.update(1)
-        if step % cfg.log_every == 0 or step == cfg.total_steps:
-            logs = mean_across_ranks(window.means(), device)
-            logs.update(lr=lr, grad_norm=grad_norm if grad_norm is not None else math.nan,
-                        samples_per_s=window.items_per_s() * dist.world_size)
-            writer.write(step, logs)
-            last = logs
+    try:  # a failed run closes its writers too (TensorBoard's thread must not outlive it)
+        while step < cfg.total_steps:
+            lr = set_lr(optimizer, step, cfg)
+            micro = _accumulate(wrapped, stream, cfg, device, scaler)
+            grad_norm = _optimizer_step(model, optimizer, scaler, cfg, micro, step + 1)
+            step += 1
+            if grad_norm is not None:  # None: a skipped non-finite step logs nothing
+                window.add(micro)
             if bar is not None:
-                bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if "loss" in k})
-            window.reset()
-        if evaluate is not None and (step % cfg.val_every == 0 or step == cfg.total_steps):
-            _validate(model, evaluate, writer, step, dist)
-            wrapped.train()
-        if step % cfg.ckpt_every == 0 or step == cfg.total_steps:
-            _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist, window)
-    if bar is not None:
-        bar.close()
-    writer.close()
+                bar.update(1)
+            if step % cfg.log_every == 0 or step == cfg.total_steps:
+                logs = mean_across_ranks(window.means(), device)
+                logs.update(lr=lr, grad_norm=grad_norm if grad_norm is not None else math.nan,
+                            samples_per_s=window.items_per_s() * dist.world_size)
+                writer.write(step, logs)
+                last = logs
+                if bar is not None:
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if "loss" in k})
+                window.reset()
+            if evaluate is not None and (step % cfg.val_every == 0 or step == cfg.total_steps):
+                _validate(model, evaluate, writer, step, dist)
+                wrapped.train()
+            if step % cfg.ckpt_every == 0 or step == cfg.total_steps:
+                _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist, window)
+    finally:
+        if bar is not None:
+            bar.close()
+        writer.close()
     if dist.is_main:
         plot_curves(run_dir)
     return last
