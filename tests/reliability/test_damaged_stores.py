@@ -67,3 +67,19 @@ def test_nan_features_are_refused_by_validate_and_by_reads(img_store, capsys):
     store.get("img1")  # the good records still read
     with pytest.raises(DataError, match="record 'img2': field 'feat' has non-finite values"):
         store.get("img2")
+
+
+def test_records_jsonl_with_bytes_that_are_not_utf8_names_the_line(tmp_path, capsys):
+    from vlkit.data.stores.native_txt import NativeTextStore, NativeTextStoreWriter
+
+    path = tmp_path / "txt"
+    with NativeTextStoreWriter(path, task="vqa") as writer:
+        for i in range(3):
+            writer.add({"id": str(i), "input_ids": [101, 102]})
+    records = path / "records.jsonl"
+    lines = records.read_bytes().splitlines(keepends=True)
+    records.write_bytes(lines[0] + b'{"id": "1", "text": "\xff\xfe"}\n' + lines[2])
+    with pytest.raises(DataError, match=f"{records} line 2: not UTF-8 text"):
+        NativeTextStore(path)
+    code, text = _validate(capsys, path)
+    assert code == 1 and f"record line 2: record: unreadable: {records} line 2: not UTF-8" in text

@@ -223,10 +223,14 @@ def _text_records(store: Any) -> Iterable[tuple[str, dict | VlkitError]]:
                 yield rid, err
         return
     path = Path(store.path) / "records.jsonl"
-    with open(path, encoding="utf-8") as handle:
+    with open(path, "rb") as handle:
         for lineno, line in enumerate(handle, 1):
             try:
-                rec = json.loads(line)
+                rec = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError as err:
+                yield f"line {lineno}", DataError(f"{path} line {lineno}: not UTF-8 text "
+                                                  f"({err.reason})")
+                continue
             except json.JSONDecodeError as err:
                 yield f"line {lineno}", DataError(f"{path} line {lineno}: bad JSON: {err}")
                 continue
