@@ -134,7 +134,7 @@ class NativeImageStore:
         rows = self.manifest.get("num_regions")
         arrays = self.manifest.get("arrays")
         if not isinstance(rows, int) or rows < 0 or not isinstance(arrays, dict) \
-                or "feat" not in arrays or "boxes" not in arrays:
+                or (rows and not {"feat", "boxes"} <= set(arrays)):
             raise DataError(f"{self.path}/manifest.json: damaged (needs num_regions >= 0 and "
                             "arrays with feat and boxes); rebuild the store")
         self.index: dict[str, list[int]] = read_json(self.path / "index.json", dict)
