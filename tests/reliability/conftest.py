@@ -30,32 +30,47 @@ def img_store(tmp_path) -> Path:
     return path
 
 
-@pytest.fixture
-def uniter_img_db(tmp_path) -> Path:
-    """A UNITER img_db variant folder (msgpack-numpy values, as convert_imgdir.py writes) of
-    300 images, big enough that its data.mdb spans many pages."""
+def write_uniter_img_db(folder: Path, images: dict[str, dict[str, np.ndarray]]) -> Path:
+    """A UNITER img_db variant folder holding `images` (msgpack-numpy values, as UNITER's
+    convert_imgdir.py writes them, and its `__keys__` list)."""
     import json
 
     import lmdb
     import msgpack
     import msgpack_numpy
 
-    folder = tmp_path / "img_db" / "feat_th0.2_max100_min10"
     folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
     env = lmdb.open(str(folder), map_size=1 << 26)
-    names = [f"img_{i:04d}.npz" for i in range(300)]
     with env.begin(write=True) as txn:
-        for name in names:
-            arrays = {"features": rng.random((10, 64)).astype(np.float16),
-                      "norm_bb": np.tile(np.array([0, 0, .5, .5, .5, .5], np.float16), (10, 1)),
-                      "conf": np.full(10, 0.9, np.float16)}
+        for name, arrays in images.items():
             txn.put(name.encode(), msgpack.packb(arrays, use_bin_type=True,
                                                  default=msgpack_numpy.encode))
-        txn.put(b"__keys__", json.dumps(names).encode())
+        txn.put(b"__keys__", json.dumps(list(images)).encode())
     env.close()
     (folder / "lock.mdb").unlink(missing_ok=True)
     return folder
+
+
+def uniter_arrays(rng: np.random.Generator, n: int = 10, dim: int = 64) -> dict[str, np.ndarray]:
+    """One image's float16 arrays in UNITER's names (features, 6-d norm_bb, conf)."""
+    return {"features": rng.random((n, dim)).astype(np.float16),
+            "norm_bb": np.tile(np.array([0, 0, .5, .5, .5, .5], np.float16), (n, 1)),
+            "conf": np.full(n, 0.9, np.float16)}
+
+
+@pytest.fixture
+def make_uniter_img_db():
+    """make(folder, {name: arrays}) -> the img_db variant folder (see write_uniter_img_db)."""
+    return write_uniter_img_db
+
+
+@pytest.fixture
+def uniter_img_db(tmp_path) -> Path:
+    """A UNITER img_db variant folder of 300 images, big enough that its data.mdb spans many
+    pages."""
+    rng = np.random.default_rng(0)
+    images = {f"img_{i:04d}.npz": uniter_arrays(rng) for i in range(300)}
+    return write_uniter_img_db(tmp_path / "img_db" / "feat_th0.2_max100_min10", images)
 
 
 @pytest.fixture(scope="session")

@@ -45,3 +45,23 @@ def test_data_mdb_cut_inside_its_meta_pages(uniter_img_db):
     done = _validate(uniter_img_db)
     assert done.returncode == 2
     assert f"{data}: not an LMDB data file" in done.stderr
+
+
+def test_nan_features_in_an_img_db_are_refused_by_validate_and_by_training_reads(
+        tmp_path, make_uniter_img_db):
+    import numpy as np
+
+    from vlkit.data.stores.checked import CheckedImageStore
+
+    box = np.array([0, 0, .5, .5, .5, .5], np.float16)
+    images = {f"img_{i}.npz": {"features": np.ones((4, 8), np.float16),
+                               "norm_bb": np.tile(box, (4, 1)),
+                               "conf": np.full(4, 0.9, np.float16)} for i in range(3)}
+    images["img_1.npz"]["features"][2, 5] = np.nan
+    folder = make_uniter_img_db(tmp_path / "feat_th0.2_max100_min10", images)
+    done = _validate(folder)
+    assert done.returncode == 1 and "record img_1.npz: feat: 1 non-finite value(s)" in done.stdout
+    store = CheckedImageStore(open_store(folder))  # what training and evaluation read through
+    store.get("img_0.npz")
+    with pytest.raises(DataError, match=r"record 'img_1.npz': feat: 1 non-finite value\(s\)"):
+        store.get("img_1.npz")

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from vlkit.config import RunConfig, config_to_yaml
-from vlkit.data.stores.checked import CheckedTextStore
+from vlkit.data.stores.checked import CheckedImageStore, CheckedTextStore
 from vlkit.data.stores.concat import ConcatTextStore
 from vlkit.data.stores.native_img import NativeImageStore
 from vlkit.data.stores.native_txt import NativeTextStore
@@ -72,7 +72,8 @@ def open_image_stores(cfg: RunConfig, names: list[str]) -> list:
     """Image stores of any supported format (vlkit native, UNITER img_db)."""
     if not names:
         raise ConfigError("data.train_img is empty: name at least one image store")
-    return [_open(data_path(cfg, n), NativeImageStore) for n in names]
+    # reads refuse what `vlkit data validate` reports (non-finite features, bad boxes, ...)
+    return [CheckedImageStore(_open(data_path(cfg, n), NativeImageStore)) for n in names]
 
 
 def open_text_store(cfg: RunConfig, names: str | list[str]):

@@ -1,10 +1,13 @@
-"""A text store whose reads refuse what `vlkit data validate` reports.
+"""Stores whose reads refuse what `vlkit data validate` reports.
 
-Training and evaluation open their text stores through `CheckedTextStore`, so a record with
-token ids past the vocabulary, VQA answer labels past the answer vocabulary or non-finite
-numbers is refused with a DataError naming the store and the record, by the same checks
-(`check_text_record`) the validator runs. Datasets read every record when they open, so the
-refusal comes before the first step.
+Training and evaluation open their stores through these wrappers, so a record the validator
+would report is refused with a DataError naming the store and the record, by the same checks
+(`check_text_record`, `check_image_record`):
+- text: token ids past the vocabulary, VQA answer labels past the answer vocabulary,
+  non-finite numbers (datasets read every text record when they open, so the refusal comes
+  before the first step);
+- image (any format, UNITER img_db included): non-finite values, no regions, boxes outside
+  [0, 1] or flipped, arrays whose rows do not match (checked as each record is read).
 """
 
 from __future__ import annotations
@@ -12,7 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from vlkit.data.stores.validate import check_text_record, store_num_answers, store_vocab_size
+from vlkit.data.records import ImageRecord
+from vlkit.data.stores.validate import (
+    check_image_record,
+    check_text_record,
+    store_num_answers,
+    store_vocab_size,
+)
 from vlkit.utils.errors import DataError
 
 
@@ -49,6 +58,40 @@ class CheckedTextStore:
 
     def __getattr__(self, name: str) -> Any:
         # path, manifest, task, meta and format-specific fields (txt2img, id2len) as stored
+        if name == "store":
+            raise AttributeError(name)
+        return getattr(self.store, name)
+
+
+class CheckedImageStore:
+    """Wraps any image store; each record read is checked (feature sizes: the first read sets
+    the dimension the others must match)."""
+
+    def __init__(self, store: Any):
+        self.store = store
+        self._dims: dict[int, str] = {}
+
+    def get(self, image_id: str) -> ImageRecord:
+        rec = self.store.get(image_id)
+        problems = check_image_record(rec, self._dims)
+        if problems:
+            first = problems[0]
+            raise DataError(f"{self.store.path}: record '{image_id}': {first.field}: "
+                            f"{first.what}; `vlkit data validate {self.store.path}` lists "
+                            "every problem")
+        return rec
+
+    def ids(self) -> list[str]:
+        return self.store.ids()
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def __contains__(self, image_id: str) -> bool:
+        return image_id in self.store
+
+    def __getattr__(self, name: str) -> Any:
+        # path, feat_dim, manifest and format-specific fields as stored
         if name == "store":
             raise AttributeError(name)
         return getattr(self.store, name)
