@@ -116,3 +116,18 @@ def test_store_with_nan_features_does_not_train(world, tiny, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "record 'synth-000000': field 'feat' has non-finite values" in err
     assert not (run / "model").exists()
+
+
+def test_nonfinite_gradient_with_a_finite_loss_stops_the_run(tmp_path):
+    def objective(model: nn.Module, batch: _Batch):
+        out = model(batch.x.nan_to_num(0.0))
+        if batch.x.isnan().any():  # sqrt at 0: the loss is 0, its gradient is not finite
+            loss = (out * 0).square().sum().sqrt()
+        else:
+            loss = out.square().mean()
+        return loss, {"loss": loss.detach()}
+
+    with pytest.raises(NonFiniteError, match=r"non-finite gradient \(norm nan\) at step 2 "
+                                             r"\(task toy; records rec2, rec3\)"):
+        train(nn.Linear(2, 1), objective, _Stream(poison=1), _cfg(), tmp_path,
+              torch.device("cpu"))
