@@ -7,6 +7,8 @@ configure; this module knows nothing about them, it only walks type hints.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from typing import Any, Literal, Union
@@ -134,9 +136,47 @@ def from_dict(cls: type, data: dict, prefix: str = "") -> Any:
             raise ConfigError(f"unknown config key '{key}': {did_you_mean(key, full)}")
         kwargs[name] = coerce(value, hints[name], key)
     try:
-        return cls(**kwargs)
+        obj = cls(**kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"config section '{prefix or cls.__name__}': {err}") from err
+    check_ranges(obj, prefix)
+    return obj
+
+
+_RULE = re.compile(r"^(>=|>|<=|<)\s*(\S+)$|^([\[(])\s*(\S+),\s*(\S+)\s*([\])])$")
+
+
+def _in_range(value: float, rule: str) -> bool:
+    """`value` against a rule written as in the docs: ">= 1", "> 0", "[0, 1)", "[0, 1]"."""
+    m = _RULE.match(rule)
+    if m is None:
+        raise ValueError(f"bad range rule {rule!r}")
+    if m.group(1):
+        bound = float(m.group(2))
+        return {">=": value >= bound, ">": value > bound,
+                "<=": value <= bound, "<": value < bound}[m.group(1)]
+    low, high = float(m.group(4)), float(m.group(5))
+    above = value >= low if m.group(3) == "[" else value > low
+    below = value <= high if m.group(6) == "]" else value < high
+    return above and below
+
+
+def check_ranges(obj: Any, prefix: str = "") -> None:
+    """Check each field named in the dataclass's `RANGES` (field -> rule, e.g. ">= 1"); a list
+    or mapping field has each of its values checked. Raises ConfigError naming the key."""
+    for name, rule in getattr(type(obj), "RANGES", {}).items():
+        key = f"{prefix}.{name}" if prefix else name
+        value = getattr(obj, name)
+        items = (value.items() if isinstance(value, dict)
+                 else enumerate(value) if isinstance(value, list) else [(None, value)])
+        for sub, item in items:
+            where = key if sub is None else (f"{key}.{sub}" if isinstance(value, dict)
+                                             else f"{key}[{sub}]")
+            if isinstance(item, bool) or not isinstance(item, int | float):
+                continue
+            if not math.isfinite(item) or not _in_range(item, rule):
+                phrase = rule if rule[0] in "<>" else f"in {rule}"
+                raise ConfigError(f"{where} must be {phrase}, got {item!r}")
 
 
 def merge(base: dict, extra: dict) -> dict:

@@ -101,6 +101,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vlkit.utils.output_lock import claim_output
+
+    with claim_output(args.out, "data import"):  # one writer per output
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from vlkit.data.importers import get_importer
 
     fmt, common = args.format, {"out": args.out, "overwrite": args.overwrite}

@@ -26,13 +26,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vlkit.utils.output_lock import claim_output
+
+    with claim_output(args.out, "data synth"):  # one writer per output
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from vlkit.data.synthetic.world import build_world
     from vlkit.utils.errors import ConfigError
 
-    if args.png < 0:
-        raise ConfigError(f"--png must be >= 0, got {args.png}")
+    for flag, value, low in (("--png", args.png, 0), ("--images", args.images, 1),
+                             ("--feat-dim", args.feat_dim, 1)):
+        if value < low:
+            raise ConfigError(f"{flag} must be >= {low}, got {value}")
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise ConfigError(f"--out: {out} already exists; choose another folder or pass "

@@ -108,6 +108,13 @@ def options_from_args(args: argparse.Namespace) -> ExtractOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vlkit.utils.output_lock import claim_output
+
+    with claim_output(args.out, "extract"):  # one writer per output
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 

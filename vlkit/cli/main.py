@@ -8,13 +8,18 @@ Each subcommand module defines `register(subparsers)` (adds its parser and sets
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
 import sys
+import traceback
 
 from vlkit import __version__
 from vlkit.utils.errors import VlkitError
+
+# A full disk, a read-only or forbidden folder: the user's to fix, reported without traceback
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
 COMMANDS = {
     "data": "vlkit.cli.data",
@@ -60,8 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return 141  # what a shell reports for SIGPIPE: `vlkit data inspect ... | head`
     except VlkitError as err:
-        print(f"vlkit {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return _user_error(args, str(err))
+    except OSError as err:
+        if err.errno not in DISK_ERRNOS:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        return _user_error(args, f"{where}{err.strerror or err}")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -74,6 +83,14 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
         pass
+
+
+def _user_error(args: argparse.Namespace, message: str) -> int:
+    """One line `vlkit CMD: error: ...` and exit status 2; `-v` adds the traceback."""
+    if args.verbose:
+        traceback.print_exc()
+    print(f"vlkit {args.command}: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

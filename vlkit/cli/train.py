@@ -23,12 +23,14 @@ def run(args: argparse.Namespace) -> int:
     from vlkit.config import config_to_yaml, load_config
     from vlkit.recipes import get_recipe
     from vlkit.train.distributed import shutdown_distributed
+    from vlkit.utils.output_lock import claim_output, is_main_process
 
     cfg = load_config(args.config, args.overrides)
     if args.dump_config:
         print(config_to_yaml(cfg), end="")
         return 0
-    results = get_recipe(cfg.recipe)(cfg)
+    with claim_output(cfg.out, "train", enabled=is_main_process()):
+        results = get_recipe(cfg.recipe)(cfg)
     shutdown_distributed()  # on error the process exits and torchrun tears the group down
     if results:
         print(json.dumps(results, indent=2))

@@ -59,6 +59,7 @@ class UniterInputs(_Movable):
     num_bbs: (B,) int64 true region counts.
     img_masks: (B, Nr) bool, True = region masked (MRM batches only), else None.
     txt_type_ids: (B, Lt) int64 token types, or None (all zeros).
+    record_ids: B record ids (str), or None; they name the records when a step goes wrong.
     """
 
     input_ids: torch.Tensor
@@ -71,6 +72,7 @@ class UniterInputs(_Movable):
     num_bbs: torch.Tensor
     img_masks: torch.Tensor | None = None
     txt_type_ids: torch.Tensor | None = None
+    record_ids: list[str] | None = None
 
     @property
     def size(self) -> int:

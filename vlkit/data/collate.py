@@ -141,6 +141,7 @@ def collate_inputs(examples: Sequence[Example]) -> UniterInputs:
         txt_lens=txt_lens,
         num_bbs=num_bbs,
         txt_type_ids=txt_type_ids,
+        record_ids=[str(ex.get("id", "?")) for ex in examples],
     )
 
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 
 @dataclass
 class DataConfig:
+    # valid values, checked at config load (vlkit.configtools.check_ranges)
+    RANGES: ClassVar[dict[str, str]] = {
+        "train_limit": ">= 0", "tasks": ">= 0", "max_tokens": ">= 0", "max_txt_len": ">= 1",
+        "mask_prob": "[0, 1]", "focus_weight": ">= 0", "val_batches": ">= 0",
+        "itm_neg_prob": "[0, 1]", "num_workers": ">= 0",
+    }
     root: str = ""  # dataset folder holding txt/ and img/ stores (e.g. from `vlkit data synth`)
     train_txt: list[str] = field(default_factory=list)  # text stores; relative to root
     train_img: list[str] = field(default_factory=list)  # image stores; relative to root

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 
 @dataclass
 class ModelConfig:
     """Sizes and switches of the single-stream encoder (BERT names where BERT has one)."""
+
+    # valid values, checked at config load (vlkit.configtools.check_ranges)
+    RANGES: ClassVar[dict[str, str]] = {
+        "vocab_size": ">= 1", "hidden_size": ">= 1", "num_layers": ">= 1", "num_heads": ">= 1",
+        "intermediate_size": ">= 1", "hidden_dropout": "[0, 1)", "attention_dropout": "[0, 1)",
+        "max_position_embeddings": ">= 1", "type_vocab_size": ">= 1",
+        "initializer_range": ">= 0", "layer_norm_eps": "> 0", "img_dim": ">= 1",
+        "img_label_dim": ">= 1", "vlbert_geo_dim": ">= 1",
+    }
 
     name: str = "custom"  # zoo entry this config started from (see vlkit.models.presets)
     arch: Literal["uniter", "vlbert", "vlp"] = "uniter"

@@ -30,6 +30,7 @@ from vlkit.models.vlbert import TIED_WEIGHTS as VLBERT_TIED
 from vlkit.models.vlbert import heads_in as vlbert_heads_in
 from vlkit.utils.atomic import atomic_dir
 from vlkit.utils.errors import CheckpointError, ConfigError
+from vlkit.utils.finite import check_finite
 from vlkit.utils.suggest import missing_path
 
 WEIGHTS = "model.safetensors"
@@ -153,6 +154,7 @@ def save_model(model: nn.Module, dst: str | Path, cfg: ModelConfig | None = None
     else:
         config = dict(run_config)
     config["model"] = dataclasses.asdict(cfg)
+    check_finite(tensors, str(dst))
     try:
         with atomic_dir(dst, overwrite=overwrite) as tmp:
             save_file(tensors, str(tmp / WEIGHTS), metadata={"format": "pt"})

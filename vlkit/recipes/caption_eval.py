@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -28,6 +29,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class CaptionOptions:
     """`task.*` keys of the caption recipe (VLP captioning and SCST)."""
+
+    # valid values, checked at load (vlkit.configtools.check_ranges)
+    RANGES: ClassVar[dict[str, str]] = {
+        "s2s_prob": "[0, 1]", "bi_prob": "[0, 1]", "scst_samples": ">= 1", "beam_size": ">= 1",
+        "max_len": ">= 1", "val_images": ">= 0", "eval_batch_size": ">= 1",
+    }
 
     s2s_prob: float = 1.0  # share of seq2seq examples (VLP pre-training: 0.75)
     bi_prob: float = 0.0  # share of bidirectional examples (VLP pre-training: 0.25)

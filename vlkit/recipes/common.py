@@ -14,6 +14,7 @@ import torch
 import yaml
 
 from vlkit.config import RunConfig, config_to_yaml
+from vlkit.data.stores.checked import CheckedImageStore, CheckedTextStore
 from vlkit.data.stores.concat import ConcatTextStore
 from vlkit.data.stores.native_img import NativeImageStore
 from vlkit.data.stores.open import open_text_source
@@ -117,7 +118,8 @@ def open_image_stores(cfg: RunConfig, names: list[str]) -> list:
     """Image stores of any supported format (vlkit native, UNITER img_db)."""
     if not names:
         raise ConfigError("data.train_img is empty: name at least one image store")
-    return [_open(data_path(cfg, n), NativeImageStore) for n in names]
+    # reads refuse what `vlkit data validate` reports (non-finite features, bad boxes, ...)
+    return [CheckedImageStore(_open(data_path(cfg, n), NativeImageStore)) for n in names]
 
 
 def open_text_store(cfg: RunConfig, names: str | list[str], task: str | None = None):
@@ -131,7 +133,8 @@ def open_text_store(cfg: RunConfig, names: str | list[str], task: str | None = N
     stores = [open_text_source(path, task) for path in paths]
     for path, store in zip(paths, stores, strict=True):
         check_vocab(cfg, path, store)
-    return stores[0] if len(stores) == 1 else ConcatTextStore(stores)
+    # reads refuse what `vlkit data validate` reports (token ids past the vocabulary, ...)
+    return CheckedTextStore(stores[0] if len(stores) == 1 else ConcatTextStore(stores))
 
 
 def check_vocab(cfg: RunConfig, path: Path, store) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import torch
 import yaml
@@ -39,6 +40,7 @@ from vlkit.train.checkpoint import latest_checkpoint
 from vlkit.train.precision import resolve_precision
 from vlkit.utils.atomic import atomic_write_json
 from vlkit.utils.errors import CheckpointError, ConfigError
+from vlkit.utils.output_lock import claim_output, is_main_process
 from vlkit.utils.suggest import missing_path
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,12 @@ def run_eval(src: str | Path, overrides: list[str] | None = None,
     if not any(split_stores(cfg, s) for s in splits):
         raise ConfigError(f"nothing to evaluate: no text stores for split(s) {', '.join(splits)}"
                           " (set data.val_txt / data.test_txt)")
+    with claim_output(cfg.out, "eval", enabled=is_main_process()):  # one writer per output
+        return _evaluate(source, sd, cfg, module, splits)
+
+
+def _evaluate(source: EvalSource, sd: dict[str, torch.Tensor], cfg: RunConfig, module: ModuleType,
+              splits: tuple[str, ...]) -> dict:
     ctx = common.setup_run(cfg)
     try:
         model = load_eval_model(cfg, sd)

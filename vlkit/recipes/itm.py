@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -43,6 +44,13 @@ log = logging.getLogger(__name__)
 @dataclass
 class ItmOptions:
     """`task.*` keys of the itm recipe (UNITER's names in brackets)."""
+
+    # valid values, checked at load (vlkit.configtools.check_ranges)
+    RANGES: ClassVar[dict[str, str]] = {
+        "neg_size": ">= 1", "hard_neg_size": ">= 0", "margin": ">= 0",
+        "eval_batch_size": ">= 1", "val_images": ">= 0", "eval_images": ">= 0",
+        "rank_k": ">= 1",
+    }
 
     neg_size: int = 1  # negative images and negative texts per positive [negative_size]
     hard_neg_size: int = 0  # > 0: keep this many hardest of the neg_size [hard_neg_size]

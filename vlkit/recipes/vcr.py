@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class VcrOptions:
+    # valid values, checked at load (vlkit.configtools.check_ranges)
+    RANGES: ClassVar[dict[str, str]] = {"eval_batch_size": ">= 1"}
+
     eval_batch_size: int = 16  # examples per evaluation batch (8 or 20 encoder rows each)
     loss: str = "sigmoid"  # VL-BERT only: "sigmoid" (per-row BCE, as published) | "softmax"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -49,6 +50,11 @@ COLLATE = {"mlm": collate_mlm, "mvrc": partial(collate_mrm, task="mvrc"),
 @dataclass
 class VlBertPretrainOptions:
     """`task.*` keys of the vlbert-pretrain recipe."""
+
+    # valid values, checked at load (vlkit.configtools.check_ranges)
+    RANGES: ClassVar[dict[str, str]] = {
+        "synth_corpus": ">= 0", "corpus_max_len": ">= 3",
+    }
 
     # plain-text files of the "mlm-text" task, relative to data.root
     text_corpus: list[str] = field(default_factory=list)

@@ -20,6 +20,7 @@ import torch
 
 from vlkit.utils.atomic import atomic_write
 from vlkit.utils.errors import CheckpointError
+from vlkit.utils.finite import check_finite
 
 VERSION = 1
 log = logging.getLogger(__name__)
@@ -72,10 +73,27 @@ def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any], keep:
     """Write `state` (+ version, step, RNG) atomically; prune all but the newest `keep`."""
     payload = {"version": VERSION, "step": step, "rng": rng_state(), **state}
     path = checkpoint_dir(run_dir) / f"step_{step:08d}.pt"
-    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    check_finite(state.get("model", {}), str(path))
+    atomic_write(path, lambda tmp: _torch_save(payload, tmp, path))
     for _, old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
     return path
+
+
+def _torch_save(payload: dict[str, Any], tmp: Path, path: Path) -> None:
+    """torch.save through a Python file object: given a path, torch's own writer reports a
+    full disk as "unexpected pos N vs M"; through a file object the OSError survives (as
+    the RuntimeError's context) and is re-raised naming `path` and the OS reason."""
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save(payload, handle)
+    except RuntimeError as err:
+        cause = err.__context__
+        if isinstance(cause, OSError) and cause.errno is not None:
+            raise OSError(cause.errno, cause.strerror, str(path)) from err
+        raise
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, str(path)) from err
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

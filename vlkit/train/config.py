@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 
 @dataclass
 class TrainConfig:
+    # valid values, checked at config load (vlkit.configtools.check_ranges)
+    RANGES: ClassVar[dict[str, str]] = {
+        "lr": ">= 0", "betas": "[0, 1)", "eps": ">= 0", "weight_decay": ">= 0",
+        "lr_mult": ">= 0", "warmup_steps": ">= 0", "total_steps": ">= 0", "batch_size": ">= 1",
+        "grad_accum": ">= 1", "grad_clip": ">= 0", "num_threads": ">= 0", "log_every": ">= 1",
+        "val_every": ">= 1", "ckpt_every": ">= 1", "keep_checkpoints": ">= 0",
+    }
     lr: float = 5e-5
     betas: list[float] = field(default_factory=lambda: [0.9, 0.98])
     eps: float = 1e-6
@@ -38,4 +45,7 @@ class TrainConfig:
     early_stop_patience: int = 0  # with keep_best: stop after N validations without improvement
     init_from: str = ""  # vlkit checkpoint (dir or .safetensors) to initialise weights from
     seed: int = 42
+    # a non-finite loss or gradient: "error" stops the run naming the step, task and record
+    # ids; "skip_batch" drops that optimizer step (weights untouched) and goes on
+    on_nonfinite: Literal["error", "skip_batch"] = "error"
     progress: bool = True

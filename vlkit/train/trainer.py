@@ -39,7 +39,7 @@ from vlkit.train.precision import (
 )
 from vlkit.train.schedule import set_lr
 from vlkit.train.writers import MetricsWriter, read_metrics
-from vlkit.utils.errors import CheckpointError, ConfigError
+from vlkit.utils.errors import CheckpointError, ConfigError, VlkitError
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +76,12 @@ def _wrap(model: nn.Module, objective: Objective, dist: DistInfo,
 
 
 def _restore(run_dir: Path, model, optimizer, scaler, batches, dist: DistInfo,
-             best: BestTracker | None, machine: dict) -> int:
-    """Load the newest checkpoint (if any) and return its step; `machine` takes the one the
-    checkpoint was written on."""
+             best: BestTracker | None, machine: dict) -> tuple[int, dict | None]:
+    """(step, the log window's partial sums) of the newest checkpoint; (0, None) if none.
+    `machine` takes the one the checkpoint was written on."""
     path = ckpt.latest_checkpoint(run_dir)
     if path is None:
-        return 0
+        return 0, None
     state = ckpt.load_checkpoint(path)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
@@ -92,7 +92,7 @@ def _restore(run_dir: Path, model, optimizer, scaler, batches, dist: DistInfo,
     machine.update(state.get("machine", {}))
     ckpt.set_rng_state(_rank_rng(state, dist, path))
     log.info("resumed from %s (step %d)", path, state["step"])
-    return int(state["step"])
+    return int(state["step"]), state.get("log_window")
 
 
 def _rank_rng(state: dict, dist: DistInfo, path: Path) -> dict:
@@ -131,52 +131,52 @@ def train(
     scaler = make_grad_scaler(cfg.precision, device)
     machine = machine_summary(device, cfg.precision)
     saved_machine: dict = {}
-    step = _restore(run_dir, model, optimizer, scaler, batches, dist, best, saved_machine)
+    step, resumed_window = _restore(run_dir, model, optimizer, scaler, batches, dist, best,
+                                    saved_machine)
     start_step = step
     stream = iter(batches)  # after restoring: loaders start from the saved position
     wrapped = _wrap(model, objective, dist, device)
     writer = MetricsWriter(run_dir, enabled=dist.is_main, resume_step=step)
     bar = _progress(cfg, dist, step)
-    sums: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
+    window = _LogWindow.restored(resumed_window, dist)
     last: dict[str, float] = {}
-    window_start, window_items = time.perf_counter(), 0
     wrapped.train()
-    while step < cfg.total_steps and not (best is not None and best.should_stop):
-        lr = set_lr(optimizer, step, cfg)
-        items = _accumulate(wrapped, stream, cfg, device, scaler, sums, counts)
-        window_items += items
-        grad_norm = _optimizer_step(model, optimizer, scaler, cfg)
-        step += 1
-        if bar is not None:
-            bar.update(1)
-        if step % cfg.log_every == 0 or step == cfg.total_steps:
-            elapsed = time.perf_counter() - window_start
-            logs = {k: sums[k] / counts[k] for k in sums}
-            logs = mean_across_ranks(logs, device)
-            logs.update(lr=lr, grad_norm=grad_norm,
-                        samples_per_s=window_items * dist.world_size / max(elapsed, 1e-9))
-            writer.write(step, logs)
-            last = logs
+    try:  # a failed run closes its writers too (TensorBoard's thread must not outlive it)
+        while step < cfg.total_steps and not (best is not None and best.should_stop):
+            lr = set_lr(optimizer, step, cfg)
+            micro = _accumulate(wrapped, stream, cfg, device, scaler)
+            grad_norm = _optimizer_step(model, optimizer, scaler, cfg, micro, step + 1)
+            step += 1
+            if grad_norm is not None:  # None: a skipped non-finite step logs nothing
+                window.add(micro)
             if bar is not None:
-                bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if "loss" in k})
-            sums.clear()
-            counts.clear()
-            window_start, window_items = time.perf_counter(), 0
-        if evaluate is not None and (step % cfg.val_every == 0 or step == cfg.total_steps):
-            results = _validate(model, evaluate, writer, step, dist)
-            if best is not None:
-                _track_best(best, results, step, model, run_dir, dist)
-            wrapped.train()
-        stopping = best is not None and best.should_stop
-        if step % cfg.ckpt_every == 0 or step == cfg.total_steps or stopping:
-            _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist, best, machine)
-        if stopping:
-            log.info("step %d: no better %s in %d validations; stopping early (best %.4g at "
-                     "step %d)", step, best.metric, best.patience, best.value, best.step)
-    if bar is not None:
-        bar.close()
-    writer.close()
+                bar.update(1)
+            if step % cfg.log_every == 0 or step == cfg.total_steps:
+                logs = mean_across_ranks(window.means(), device)
+                logs.update(lr=lr, grad_norm=grad_norm if grad_norm is not None else math.nan,
+                            samples_per_s=window.items_per_s() * dist.world_size)
+                writer.write(step, logs)
+                last = logs
+                if bar is not None:
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if "loss" in k})
+                window.reset()
+            if evaluate is not None and (step % cfg.val_every == 0 or step == cfg.total_steps):
+                results = _validate(model, evaluate, writer, step, dist)
+                if best is not None:
+                    _track_best(best, results, step, model, run_dir, dist)
+                wrapped.train()
+            stopping = best is not None and best.should_stop
+            if step % cfg.ckpt_every == 0 or step == cfg.total_steps or stopping:
+                _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist, window,
+                      best, machine)
+            if stopping:
+                log.info("step %d: no better %s in %d validations; stopping early (best "
+                         "%.4g at step %d)", step, best.metric, best.patience, best.value,
+                         best.step)
+    finally:
+        if bar is not None:
+            bar.close()
+        writer.close()
     if step == start_step and step > 0:  # a finished run re-run: report its own figures
         log.info("%s already trained to step %d; nothing to train", run_dir, step)
         last = _last_logged(run_dir)
@@ -230,9 +230,21 @@ def _progress(cfg: TrainConfig, dist: DistInfo, step: int):
     return tqdm(total=cfg.total_steps, initial=step, desc="train", dynamic_ncols=True)
 
 
-def _accumulate(wrapped, stream, cfg, device, scaler, sums, counts) -> int:
+@dataclasses.dataclass
+class _MicroBatches:
+    """What one optimizer step's micro-batches left behind: their logs, whether any loss was
+    non-finite (a device flag, read once per step), and who they were (for the error)."""
+
+    logs: list[dict[str, float]]
+    bad_loss: torch.Tensor  # () bool
+    tasks: list[str]
+    record_ids: list[str]
+    items: int
+
+
+def _accumulate(wrapped, stream, cfg, device, scaler) -> _MicroBatches:
     """Forward/backward `grad_accum` micro-batches; gradients sync only on the last one."""
-    items = 0
+    out = _MicroBatches([], torch.zeros((), dtype=torch.bool, device=device), [], [], 0)
     for micro in range(cfg.grad_accum):
         batch = next(stream).to(device)
         last = micro == cfg.grad_accum - 1
@@ -242,22 +254,103 @@ def _accumulate(wrapped, stream, cfg, device, scaler, sums, counts) -> int:
             with autocast(cfg.precision, device):
                 loss, logs = wrapped(batch)
             scaler.scale(loss / cfg.grad_accum).backward()
-        for key, value in logs.items():
-            sums[key] += float(value)
-            counts[key] += 1
-        items += int(getattr(batch, "size", 0) or 0)
-    return items
+        out.bad_loss |= ~torch.isfinite(loss.detach())
+        out.logs.append({key: float(value) for key, value in logs.items()})
+        out.tasks.append(str(getattr(batch, "task", type(batch).__name__)))
+        out.record_ids += _record_ids(batch)
+        out.items += int(getattr(batch, "size", 0) or 0)
+    return out
 
 
-def _optimizer_step(model, optimizer, scaler, cfg: TrainConfig) -> float:
+def _record_ids(batch: Any) -> list[str]:
+    """The ids of the records in `batch`, from whichever field its type carries them in."""
+    inputs = getattr(batch, "inputs", None)
+    for holder, name in ((inputs, "record_ids"), (batch, "ids"), (batch, "qids")):
+        ids = getattr(holder, name, None)
+        if isinstance(ids, list | tuple):
+            return [str(i) for i in ids]
+    return []
+
+
+class NonFiniteError(VlkitError):
+    """A non-finite loss or gradient under `train.on_nonfinite=error`."""
+
+
+def _optimizer_step(model, optimizer, scaler, cfg: TrainConfig, micro: _MicroBatches,
+                    step: int) -> float | None:
+    """Unscale, clip and step; the gradient norm, or None when the step was skipped.
+
+    A non-finite loss, or a non-finite gradient outside fp16 (where the grad scaler skips
+    overflowing steps by design), never reaches the weights: it raises NonFiniteError or,
+    with `train.on_nonfinite=skip_batch`, drops this step's gradients.
+    """
     scaler.unscale_(optimizer)
     params = [p for p in model.parameters() if p.grad is not None]
     max_norm = cfg.grad_clip if cfg.grad_clip > 0 else math.inf  # inf: measure, don't clip
     norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    bad_loss = bool(micro.bad_loss)
+    bad_grad = not bool(torch.isfinite(norm)) and cfg.precision != "fp16"
+    if bad_loss or bad_grad:
+        what = "loss" if bad_loss else f"gradient (norm {float(norm)})"
+        ids = ", ".join(micro.record_ids[:20]) or "not carried by this batch type"
+        more = f" and {len(micro.record_ids) - 20} more" if len(micro.record_ids) > 20 else ""
+        message = (f"non-finite {what} at step {step} (task {'/'.join(dict.fromkeys(micro.tasks))}"
+                   f"; records {ids}{more})")
+        if cfg.on_nonfinite == "error":
+            raise NonFiniteError(f"{message}; nothing after the previous checkpoint was saved. "
+                                 "Check the stores with `vlkit data validate`, or lower "
+                                 "train.lr; train.on_nonfinite=skip_batch skips such steps")
+        log.warning("%s: step skipped (train.on_nonfinite=skip_batch)", message)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.update()
+        return None
     scaler.step(optimizer)
     scaler.update()
     optimizer.zero_grad(set_to_none=True)
     return float(norm)
+
+
+class _LogWindow:
+    """Sums of the logged values since the last log line. Saved in checkpoints, so a resumed
+    run's first line averages the same steps as the uninterrupted run's."""
+
+    def __init__(self, sums: dict[str, float] | None = None,
+                 counts: dict[str, int] | None = None, items: int = 0, seconds: float = 0.0):
+        self.sums: dict[str, float] = defaultdict(float, sums or {})
+        self.counts: dict[str, int] = defaultdict(int, counts or {})
+        self.items = items
+        self.start = time.perf_counter() - seconds
+
+    @classmethod
+    def restored(cls, per_rank: list[dict] | None, dist: DistInfo) -> _LogWindow:
+        """This rank's window from a checkpoint (ranks log different values until averaged)."""
+        if not per_rank:
+            return cls()
+        state = per_rank[dist.rank] if len(per_rank) == dist.world_size else per_rank[0]
+        return cls(state["sums"], state["counts"], int(state["items"]), float(state["seconds"]))
+
+    def state_dict(self) -> dict:
+        return {"sums": dict(self.sums), "counts": dict(self.counts), "items": self.items,
+                "seconds": time.perf_counter() - self.start}
+
+    def add(self, micro: _MicroBatches) -> None:
+        for logs in micro.logs:
+            for key, value in logs.items():
+                self.sums[key] += value
+                self.counts[key] += 1
+        self.items += micro.items
+
+    def means(self) -> dict[str, float]:
+        return {k: self.sums[k] / self.counts[k] for k in self.sums}
+
+    def items_per_s(self) -> float:
+        return self.items / max(time.perf_counter() - self.start, 1e-9)
+
+    def reset(self) -> None:
+        self.sums.clear()
+        self.counts.clear()
+        self.items = 0
+        self.start = time.perf_counter()
 
 
 def _validate(model, evaluate, writer, step, dist) -> dict:
@@ -274,13 +367,14 @@ def _validate(model, evaluate, writer, step, dist) -> dict:
     return results
 
 
-def _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist,
+def _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist, window,
           best: BestTracker | None, machine: dict) -> None:
     rng_ranks = gather_objects(ckpt.rng_state()) if dist.enabled else None
+    windows = gather_objects(window.state_dict()) if dist.enabled else [window.state_dict()]
     if dist.is_main:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                  "scaler": scaler.state_dict(), "data": batches.state_dict(),
-                 "machine": machine}
+                 "log_window": windows, "machine": machine}
         if best is not None:
             state["best"] = best.state_dict()
         if rng_ranks is not None:

@@ -64,8 +64,11 @@ class MetricsWriter:
         if not self.enabled:
             return
         row = {"step": step, "kind": kind, "time": round(time.time(), 3), **values}
-        self._file.write(json.dumps(row) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(row) + "\n")
+            self._file.flush()
+        except OSError as err:  # a full disk: name the file (a bare write error names none)
+            raise OSError(err.errno, err.strerror, str(self.path)) from err
         if self._tb is not None:
             for key, value in values.items():
                 if isinstance(value, (int, float)) and math.isfinite(value):

@@ -79,6 +79,9 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
         if path.exists():
+            if not overwrite:  # another writer finished first: never replace its output
+                raise FileExistsError(f"{path} was created by another writer meanwhile; "
+                                      "remove it or choose another output path")
             shutil.rmtree(path)
         os.replace(tmp, path)
     except BaseException:

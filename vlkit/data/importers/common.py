@@ -18,6 +18,7 @@ from vlkit.data.stores.native_txt import NativeTextStoreWriter
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.atomic import atomic_dir
 from vlkit.utils.errors import DataError
+from vlkit.utils.paths import safe_name
 
 _KINDS = {"str": str, "int": int, "float": (int, float), "list": list, "dict": dict,
           "bool": bool}
@@ -105,6 +106,8 @@ def write_text_stores(out: str | Path, task: str, stores: dict[str, list[dict]],
     """A folder `out/` with one text store per key of `stores` (e.g. per split) and optional
     extra JSON files, built under a temporary name and renamed when complete."""
     out = Path(out)
+    for name in [*stores, *(extra_json or {})]:
+        safe_name(name, f"{out}: output name")
     with atomic_dir(out, overwrite=overwrite) as tmp:
         for name, records in stores.items():
             write_text_store(tmp / name, task, records, vocab, meta)

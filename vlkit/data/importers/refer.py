@@ -33,6 +33,7 @@ from vlkit.data.importers.common import (
     write_text_stores,
 )
 from vlkit.utils.errors import DataError
+from vlkit.utils.paths import safe_name
 
 DATASETS = {"refcoco": "unc", "refcoco+": "unc", "refcocog": "umd"}
 _ALLOWED_GLOBALS = {("builtins", "set"), ("builtins", "frozenset"),
@@ -109,7 +110,8 @@ def _ref_records(ref: dict, ctx: dict, where: str) -> tuple[str, list[dict]]:
     ref_id = get_field(ref, "ref_id", "int", path, where)
     ann_id = get_field(ref, "ann_id", "int", path, where)
     image_id = get_field(ref, "image_id", "int", path, where)
-    split = get_field(ref, "split", "str", path, where)
+    split = safe_name(get_field(ref, "split", "str", path, where),
+                      f"{path}: {where}: field 'split'")
     if image_id not in ctx["gt"]:
         ctx["gt"][image_id] = _gt_boxes(image_id, ctx["images"], ctx["anns_by_image"],
                                         ctx["cats"], inst_path)

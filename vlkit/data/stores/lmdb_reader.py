@@ -11,6 +11,7 @@ across processes), so a store object can be handed to DataLoader workers as is.
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,46 @@ def _read_txn(path: Path):
     return txn
 
 
+# LMDB's data.mdb starts with two meta pages (page 0 at offset 0, page 1 at offset psize);
+# each is a 16-byte page header then MDB_meta: magic u32, version u32, address u64,
+# mapsize u64, two MDB_db records of 48 bytes (the first one's leading u32 is the page
+# size), last_pg u64, txnid u64. The newer meta (higher txnid) is the live one.
+_META = 16
+_MAGIC = 0xBEEFC0DE
+
+
+def check_data_file(path: Path) -> None:
+    """`path` (data.mdb) must be as long as its live meta page says: LMDB maps the file and
+    reading a page past the end of a truncated file kills the process with SIGBUS."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(_META + 152)
+            metas = [_meta(head, path)]
+            handle.seek(metas[0][0])
+            metas.append(_meta(handle.read(_META + 152), path))
+    except OSError as err:
+        raise DataError(f"{path}: cannot read: {err.strerror or err}") from err
+    psize, last_pg, _ = max(metas, key=lambda m: m[2])
+    need = (last_pg + 1) * psize
+    if size < need:
+        raise DataError(f"{path}: {size} bytes, but its LMDB meta page says the database "
+                        f"uses {need} ({last_pg + 1} pages of {psize}); the file is truncated "
+                        "(an interrupted copy?), copy it again")
+
+
+def _meta(page: bytes, path: Path) -> tuple[int, int, int]:
+    """(page size, last page number, txn id) of one meta page."""
+    if len(page) < _META + 152 or struct.unpack_from("<I", page, _META)[0] != _MAGIC:
+        raise DataError(f"{path}: not an LMDB data file (no meta page); the file is damaged "
+                        "or truncated")
+    psize = struct.unpack_from("<I", page, _META + 24)[0]
+    last_pg, txnid = struct.unpack_from("<QQ", page, _META + 120)
+    if psize < 512 or psize & (psize - 1):
+        raise DataError(f"{path}: damaged LMDB meta page (page size {psize})")
+    return psize, last_pg, txnid
+
+
 class LmdbReader:
     """Read-only LMDB folder (`path/data.mdb`) with string keys and bytes values.
 
@@ -73,6 +114,7 @@ class LmdbReader:
         self.path = Path(path)
         if not (self.path / "data.mdb").is_file():
             raise DataError(f"{self.path}: expected an LMDB folder holding data.mdb")
+        check_data_file(self.path / "data.mdb")
 
     def get(self, key: str) -> bytes | None:
         """The stored bytes for `key`, or None when absent."""

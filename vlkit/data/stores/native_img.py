@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from vlkit.data.records import ImageRecord
-from vlkit.data.stores.manifest import read_manifest
+from vlkit.data.stores.manifest import read_json, read_manifest
 from vlkit.utils.atomic import atomic_dir
 from vlkit.utils.errors import DataError
 
@@ -126,16 +126,37 @@ class NativeImageStoreWriter:
 class NativeImageStore:
     """Read-only, memory-mapped access to a native image store."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, refuse_bad_rows: bool = True):
+        """refuse_bad_rows: an index row outside the arrays is a DataError at open (False:
+        only reading that record is, so `vlkit data validate` can list every such record)."""
         self.path = Path(path)
         self.manifest = read_manifest(self.path, "image", FORMAT, VERSION)
-        self.index: dict[str, list[int]] = json.loads((self.path / "index.json").read_text())
-        rows = self.manifest["num_regions"]
+        rows = self.manifest.get("num_regions")
+        arrays = self.manifest.get("arrays")
+        if not isinstance(rows, int) or rows < 0 or not isinstance(arrays, dict) \
+                or (rows and not {"feat", "boxes"} <= set(arrays)):
+            raise DataError(f"{self.path}/manifest.json: damaged (needs num_regions >= 0 and "
+                            "arrays with feat and boxes); rebuild the store")
+        self.index: dict[str, list[int]] = read_json(self.path / "index.json", dict)
+        self.bad_rows = {rid: why for rid in self.index
+                         if (why := bad_index_row(self.index[rid], rows))}
+        if self.bad_rows and refuse_bad_rows:
+            rid = next(iter(self.bad_rows))
+            raise DataError(f"{self.path / 'index.json'}: record '{rid}': {self.bad_rows[rid]}")
         self.arrays: dict[str, np.memmap] = {}
-        for name, spec in self.manifest["arrays"].items():
-            shape = (rows, *spec["row_shape"])
-            self.arrays[name] = np.memmap(self.path / f"{name}.bin", dtype=np.dtype(spec["dtype"]),
-                                          mode="r", shape=shape)
+        for name, spec in arrays.items():
+            self.arrays[name] = _map(self.path / f"{name}.bin", spec, rows)
+
+    def check_record(self, rec: ImageRecord) -> None:
+        """Refuse a record the validator would report (no regions, non-finite values)."""
+        if len(rec.feat) == 0:
+            raise DataError(f"{self.path}: record '{rec.id}': no regions (num_boxes = 0)")
+        arrays = {"feat": rec.feat, "boxes": rec.boxes, "soft_labels": rec.soft_labels,
+                  **rec.extras}
+        for name, arr in arrays.items():
+            if arr is not None and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+                raise DataError(f"{self.path}: record '{rec.id}': field '{name}' has non-finite "
+                                "values; find every bad record with `vlkit data validate`")
 
     @property
     def feat_dim(self) -> int:
@@ -155,14 +176,59 @@ class NativeImageStore:
 
     def _locate(self, image_id: str) -> list[int]:
         try:
-            return self.index[image_id]
+            entry = self.index[image_id]
         except KeyError:
             raise DataError(f"{self.path}: no image with id '{image_id}'") from None
+        if image_id in self.bad_rows:
+            raise DataError(f"{self.path / 'index.json'}: record '{image_id}': "
+                            f"{self.bad_rows[image_id]}")
+        return entry
 
     def get(self, image_id: str) -> ImageRecord:
+        """The record, refused (DataError) when it holds non-finite values."""
+        rec = self.get_unchecked(image_id)
+        self.check_record(rec)
+        return rec
+
+    def get_unchecked(self, image_id: str) -> ImageRecord:
+        """The record as stored (for the validator, which reports every problem)."""
         start, n = self._locate(image_id)
         rows = {name: arr[start:start + n] for name, arr in self.arrays.items()}
         feat = rows.pop("feat")
         boxes = rows.pop("boxes")
         soft = rows.pop("soft_labels", None)
         return ImageRecord(id=image_id, feat=feat, boxes=boxes, soft_labels=soft, extras=rows)
+
+
+def bad_index_row(entry: object, rows: int) -> str:
+    """Why index row `entry` (`[start, num_boxes]`) is unusable, or "" when it lies inside the
+    arrays' `rows` rows: a row pointing outside would read another image's regions."""
+    ok = (isinstance(entry, list) and len(entry) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) for v in entry))
+    if ok and entry[0] >= 0 and entry[1] >= 0 and entry[0] + entry[1] <= rows:
+        return ""
+    return (f"index row {entry!r} is not [start, num_boxes] inside the {rows} stored regions; "
+            "the store is damaged, rebuild it")
+
+
+def _map(path: Path, spec: dict, rows: int) -> np.memmap:
+    """Memory-map one array after checking the file holds exactly `rows` rows of `spec`:
+    reading a mapping past the end of a truncated file kills the process with SIGBUS."""
+    try:
+        dtype = np.dtype(spec["dtype"])
+        shape = (rows, *(int(d) for d in spec["row_shape"]))
+    except (KeyError, TypeError, ValueError) as err:
+        raise DataError(f"{path.parent}/manifest.json: damaged spec for {path.name}: "
+                        f"{spec!r}") from err
+    expected = int(np.prod(shape)) * dtype.itemsize
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise DataError(f"{path}: cannot read: {err.strerror or err}") from err
+    if size != expected:
+        raise DataError(f"{path}: {size} bytes, the manifest's {rows} regions of shape "
+                        f"{shape[1:]} {dtype} need {expected}; the file is truncated or "
+                        "damaged, rebuild the store")
+    if expected == 0:
+        return np.zeros(shape, dtype)
+    return np.memmap(path, dtype=dtype, mode="r", shape=shape)

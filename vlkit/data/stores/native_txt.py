@@ -72,16 +72,26 @@ class NativeTextStore:
         self.path = Path(path)
         self.manifest = read_manifest(self.path, "text", FORMAT, VERSION)
         self.records: dict[str, dict] = {}
-        with open(self.path / "records.jsonl", encoding="utf-8") as handle:
-            for lineno, line in enumerate(handle, 1):
-                where = f"{self.path}/records.jsonl line {lineno}"
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise DataError(f"{where}: bad JSON: {err}") from err
-                if not isinstance(rec, dict) or not isinstance(rec.get("id"), str):
-                    raise DataError(f"{where}: expected an object with a string 'id'")
-                self.records[rec["id"]] = rec
+        path = self.path / "records.jsonl"
+        try:
+            with open(path, "rb") as handle:
+                for lineno, raw in enumerate(handle, 1):
+                    self._add(raw, f"{path} line {lineno}")
+        except OSError as err:
+            raise DataError(f"{path}: cannot read: {err.strerror or err}") from err
+
+    def _add(self, raw: bytes, where: str) -> None:
+        try:
+            rec = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            raise DataError(f"{where}: not UTF-8 text ({err.reason}); the file is damaged") from err
+        except json.JSONDecodeError as err:
+            raise DataError(f"{where}: bad JSON: {err}") from err
+        if not isinstance(rec, dict) or not isinstance(rec.get("id"), str):
+            raise DataError(f"{where}: expected an object with a string 'id'")
+        if rec["id"] in self.records:  # silently keeping one would hide the other
+            raise DataError(f"{where}: duplicate record id '{rec['id']}'")
+        self.records[rec["id"]] = rec
 
     @property
     def task(self) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from vlkit.data.stores.manifest import read_json
 from vlkit.data.stores.native_img import FORMAT as IMG_FORMAT
 from vlkit.data.stores.native_img import NativeImageStore
 from vlkit.data.stores.native_txt import FORMAT as TXT_FORMAT
@@ -112,10 +113,7 @@ def _format(manifest: Path) -> object:
 
 
 def _open_native(path: Path, manifest: Path) -> Store:
-    try:
-        fmt = json.loads(manifest.read_text()).get("format")
-    except (json.JSONDecodeError, AttributeError) as err:
-        raise DataError(f"{manifest}: not a JSON object: {err}") from err
+    fmt = read_json(manifest, dict).get("format")
     if fmt == IMG_FORMAT:
         return NativeImageStore(path)
     if fmt == TXT_FORMAT:

@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 
 from vlkit.data.records import ImageRecord
+from vlkit.data.stores.manifest import read_json
+from vlkit.data.stores.native_img import FORMAT as IMG_FORMAT
+from vlkit.data.stores.native_img import NativeImageStore
 from vlkit.data.stores.native_txt import FORMAT as TXT_FORMAT
 from vlkit.data.stores.open import open_store, store_kind
 from vlkit.data.stores.uniter_txt_db import UniterTextStore
@@ -51,6 +54,8 @@ def validate_store(path: str | Path, *, img_stores: Sequence[str | Path | Any] =
     path = Path(path)
     if _is_native_text(path):
         store: Any = _NativeTextFile(path)
+    elif _manifest_format(path) == IMG_FORMAT:  # list every bad index row, don't stop
+        return validate_image_store(NativeImageStore(path, refuse_bad_rows=False))
     else:
         store = open_store(path)
         if store_kind(store) == "image":
@@ -59,7 +64,7 @@ def validate_store(path: str | Path, *, img_stores: Sequence[str | Path | Any] =
     for s, given in zip(images, img_stores, strict=True):
         if store_kind(s) != "image":
             raise DataError(f"{given}: expected an image store, found a text store")
-    return validate_text_store(store, images, _vocab_size(store, vocab_size))
+    return validate_text_store(store, images, store_vocab_size(store, vocab_size))
 
 
 class _NativeTextFile:
@@ -67,15 +72,19 @@ class _NativeTextFile:
 
     def __init__(self, path: Path):
         self.path = path
-        self.manifest = json.loads((path / "manifest.json").read_text())
+        self.manifest = read_json(path / "manifest.json", dict)
         self.task = self.manifest.get("task", "")
 
 
 def _is_native_text(path: Path) -> bool:
+    return _manifest_format(path) == TXT_FORMAT
+
+
+def _manifest_format(path: Path) -> str | None:
     try:
-        return json.loads((path / "manifest.json").read_text()).get("format") == TXT_FORMAT
+        return json.loads((path / "manifest.json").read_text()).get("format")
     except (OSError, ValueError, AttributeError):
-        return False
+        return None
 
 
 # ---------------------------------------------------------------------- image stores
@@ -83,9 +92,14 @@ def validate_image_store(store: Any) -> list[Problem]:
     """Problems of every record of an image store (anything with ids() and get())."""
     problems: list[Problem] = []
     dims: dict[int, str] = {}
+    read = getattr(store, "get_unchecked", store.get)  # report bad values, don't refuse them
+    bad_rows = getattr(store, "bad_rows", {})
     for rid in store.ids():
+        if rid in bad_rows:
+            problems.append(Problem(rid, "index.json", bad_rows[rid]))
+            continue
         try:
-            rec = store.get(rid)
+            rec = read(rid)
         except VlkitError as err:
             problems.append(Problem(rid, "record", f"unreadable: {err}"))
             continue
@@ -149,7 +163,8 @@ def _nonfinite(rid: str, name: str, arr: np.ndarray) -> list[Problem]:
 
 
 # ---------------------------------------------------------------------- text stores
-def _vocab_size(store: Any, explicit: int | None) -> int | None:
+def store_vocab_size(store: Any, explicit: int | None = None) -> int | None:
+    """Token ids must be below this: `explicit`, else the store's own vocabulary size."""
     if explicit is not None:
         return explicit
     if isinstance(store, UniterTextStore):
@@ -171,6 +186,7 @@ def validate_text_store(store: Any, img_stores: Sequence[Any] = (),
     """Problems of every record of a text store (UniterTextStore, or a native store whose
     records.jsonl is read line by line), optionally checking image ids against `img_stores`."""
     problems: list[Problem] = []
+    num_answers = store_num_answers(store)
     txt2img = store.txt2img if isinstance(store, UniterTextStore) else {}
     id2len = store.id2len if isinstance(store, UniterTextStore) else None
     task = getattr(store, "task", "")
@@ -179,7 +195,7 @@ def validate_text_store(store: Any, img_stores: Sequence[Any] = (),
         if isinstance(rec, VlkitError):
             problems.append(Problem(label, "record", f"unreadable: {rec}"))
             continue
-        problems += check_text_record(rec, task, vocab_size, label)
+        problems += check_text_record(rec, task, vocab_size, label, num_answers)
         if rec.get("id") in seen:
             problems.append(Problem(label, "id", "duplicate record id"))
         seen.add(rec.get("id"))
@@ -207,10 +223,14 @@ def _text_records(store: Any) -> Iterable[tuple[str, dict | VlkitError]]:
                 yield rid, err
         return
     path = Path(store.path) / "records.jsonl"
-    with open(path, encoding="utf-8") as handle:
+    with open(path, "rb") as handle:
         for lineno, line in enumerate(handle, 1):
             try:
-                rec = json.loads(line)
+                rec = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError as err:
+                yield f"line {lineno}", DataError(f"{path} line {lineno}: not UTF-8 text "
+                                                  f"({err.reason})")
+                continue
             except json.JSONDecodeError as err:
                 yield f"line {lineno}", DataError(f"{path} line {lineno}: bad JSON: {err}")
                 continue
@@ -222,10 +242,13 @@ def _text_records(store: Any) -> Iterable[tuple[str, dict | VlkitError]]:
 
 
 def check_text_record(rec: dict, task: str = "", vocab_size: int | None = None,
-                      label: str | None = None) -> list[Problem]:
-    """Problems of one text record (id, token ids, non-finite numbers).
+                      label: str | None = None, num_answers: int | None = None) -> list[Problem]:
+    """Problems of one text record (id, token ids, answer labels, non-finite numbers).
 
+    The one set of record checks: `vlkit data validate` reports them, and the stores that
+    training and evaluation open (vlkit.data.stores.checked) refuse them.
     label: how to name the record in problems (default: its id).
+    num_answers: VQA answer vocabulary size; target labels must be below it.
     """
     rid = label if label is not None else str(rec.get("id"))
     out = []
@@ -237,9 +260,35 @@ def check_text_record(rec: dict, task: str = "", vocab_size: int | None = None,
     for name in TOKEN_FIELDS:
         if name in rec:
             out += _check_token_ids(rid, name, rec[name], vocab_size)
+    if num_answers is not None and isinstance(rec.get("target"), dict):
+        out += _check_answer_labels(rid, rec["target"], num_answers)
     for where in _nonfinite_paths(rec, ""):
         out.append(Problem(rid, where, "non-finite number"))
     return out
+
+
+def store_num_answers(store: Any) -> int | None:
+    """A VQA store's answer vocabulary size (from its meta's label2ans / ans2label), or None."""
+    meta = (getattr(store, "manifest", None) or {}).get("meta") or {}
+    if getattr(store, "task", "") != "vqa" or not isinstance(meta, dict):
+        return None
+    if isinstance(meta.get("label2ans"), list):
+        return len(meta["label2ans"])
+    if isinstance(meta.get("ans2label"), dict) and meta["ans2label"]:
+        return max(int(v) for v in meta["ans2label"].values()) + 1
+    return None
+
+
+def _check_answer_labels(rid: str, target: dict, num_answers: int) -> list[Problem]:
+    labels, scores = target.get("labels", []), target.get("scores", [])
+    if not isinstance(labels, list) or not isinstance(scores, list) or len(labels) != len(scores):
+        return [Problem(rid, "target", "labels and scores must be lists of equal length")]
+    bad = [k for k in labels if isinstance(k, bool) or not isinstance(k, int)
+           or not 0 <= k < num_answers]
+    if bad:
+        return [Problem(rid, "target.labels", f"{len(bad)} label(s) outside the answer "
+                                              f"vocabulary [0, {num_answers}), e.g. {bad[0]!r}")]
+    return []
 
 
 def _check_token_ids(rid: str, name: str, ids: Any, vocab_size: int | None) -> list[Problem]:
