@@ -54,6 +54,7 @@ def test_predict_vcr_matches_the_leaderboard_csv(vcr_run, world, capsys):
         # the choices' probabilities differ by far more than the tolerance below
         assert np.ptp(answer_probs[k]) > 1e-5 and np.ptp(rationale_probs[k]) > 1e-5
         assert out["text"] == rec["text"] and out["img_ids"] == [rec["img_id"]]
+        assert out["unknown_words"] == [] and "[UNK]" not in out["tokens"]  # [i] rendered
         assert np.allclose(out["answer_probs"], answer_probs[k], rtol=0, atol=1e-7)
         assert np.allclose(out["rationale_probs"], rationale_probs[k], rtol=0, atol=1e-7)
         a = int(answer_probs[k].argmax())

@@ -15,7 +15,7 @@ def test_failed_train_leaves_no_new_folder(world, tiny, tmp_path, capsys, monkey
                         lambda run_dir, cfg: (written.append(run_dir), real(run_dir, cfg)))
     run = tmp_path / "new" / "deeper" / "run"
     code = main(["train", "uniter-tiny-vqa", f"data.root={world}", f"out={run}",
-                 "data.train_txt=[txt/no_such_store]", "train.total_steps=2", *tiny])
+                 "data.train_img=[no_such_store]", "train.total_steps=2", *tiny])
     assert code == 2 and "no_such_store" in capsys.readouterr().err
     assert written == [run]  # it got as far as writing config.yaml
     assert list(tmp_path.iterdir()) == []  # and removed it, the folders it made, the lock

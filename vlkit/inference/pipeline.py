@@ -246,7 +246,9 @@ class Pipeline:
             if attention:
                 maps = self._attention(records, stores)
                 answers = [{**a, "attention": m} for a, m in zip(answers, maps, strict=True)]
-        return [self._describe(example, ids, described, stores) | answer
+        # VCR answers carry the question as rendered (object references -> their names)
+        return [self._describe(answer.get("text", example.text), ids, described, stores)
+                | answer
                 for (_, example, ids, described), answer in zip(ready, answers, strict=True)]
 
     def _vcr(self, example: Example, stores: list, ids: list[str]) -> dict:
@@ -256,7 +258,7 @@ class Pipeline:
                              example.vcr["rationales"], example.vcr["objects"], stores, ids)
         return {k: v for k, v in result.items() if k not in ("task", "img_ids")}
 
-    def _describe(self, example: Example, ids: list[str], described: list[dict],
+    def _describe(self, text: str, ids: list[str], described: list[dict],
                   stores: list) -> dict:
         tok = self.model.tokenizer if self.task != "caption" else None
         images = []
@@ -269,8 +271,8 @@ class Pipeline:
         names = [about.get("img_id") or about["image"] for about in described]
         out = {"task": self.task, "img_ids": names, "images": images}
         if tok is not None:
-            out |= {"text": example.text, "tokens": tok.tokenize(example.text),
-                    "unknown_words": tok.unknown_words(example.text)}
+            out |= {"text": text, "tokens": tok.tokenize(text),
+                    "unknown_words": tok.unknown_words(text)}
         return out
 
     def _attention(self, records: list[dict], stores: list) -> list[list]:

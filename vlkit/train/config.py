@@ -14,6 +14,7 @@ class TrainConfig:
         "lr_mult": ">= 0", "warmup_steps": ">= 0", "total_steps": ">= 0", "batch_size": ">= 1",
         "grad_accum": ">= 1", "grad_clip": ">= 0", "num_threads": ">= 0", "log_every": ">= 1",
         "val_every": ">= 1", "ckpt_every": ">= 1", "keep_checkpoints": ">= 0",
+        "early_stop_patience": ">= 0",
     }
     lr: float = 5e-5
     betas: list[float] = field(default_factory=lambda: [0.9, 0.98])

@@ -108,7 +108,7 @@ def _listing(stores: list[str]) -> str:
 def _format(manifest: Path) -> object:
     try:
         return json.loads(manifest.read_text()).get("format")
-    except (json.JSONDecodeError, AttributeError, OSError):
+    except (ValueError, AttributeError, OSError):  # JSON or UTF-8 decoding
         return None
 
 

@@ -169,6 +169,8 @@ def store_vocab_size(store: Any, explicit: int | None = None) -> int | None:
         return explicit
     if isinstance(store, UniterTextStore):
         return store.vocab_size
+    if store.manifest.get("vocab_size"):  # a UNITER txt_db seen as a task's records
+        return int(store.manifest["vocab_size"])
     vocab = store.manifest.get("vocab")
     if not vocab:
         return None
