@@ -115,3 +115,12 @@ def test_a_store_writer_never_replaces_an_output_that_appeared_meanwhile(tmp_pat
                 (other / "theirs").write_text("first")
     assert [p.name for p in out.iterdir()] == ["theirs"]
     assert [p.name for p in tmp_path.iterdir()] == ["store"]  # no partial folder left
+
+
+def test_second_quickstart_on_a_held_folder_is_refused(tmp_path, holder, capsys):
+    out = tmp_path / "qs"
+    proc = holder(out)
+    assert main(["quickstart", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and f"pid {proc.pid}" in err
+    assert not out.exists()  # nothing was started

@@ -25,8 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vlkit.recipes.quickstart import QuickstartPlan, run_quickstart
+    from vlkit.utils.output_lock import claim_output
 
     given = {k: v for k, v in vars(args).items()
              if k in QuickstartPlan.__dataclass_fields__ and v is not None}
-    run_quickstart(QuickstartPlan(**given))
+    plan = QuickstartPlan(**given)
+    with claim_output(plan.out, "quickstart"):  # one quickstart per output folder
+        run_quickstart(plan)
     return 0
