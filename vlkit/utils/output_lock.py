@@ -1,10 +1,11 @@
 """One writer per output: an exclusive, crash-safe claim on an output folder or store.
 
-`vlkit train`, `eval`, `quickstart`, `data synth|import` and `extract` hold `claim_output(OUT)` while they
-write OUT. The claim is an `fcntl.flock` on `PARENT/.NAME.lock`: the kernel drops it when the
-process dies however it dies, so a crashed run never blocks its own resume, and a second
-writer is refused at once with the holder's pid. The lock file lives beside OUT (not in it)
-because stores are built under a temporary name and renamed into place.
+`vlkit train`, `eval`, `quickstart`, `data synth|import` and `extract` hold
+`claim_output(OUT)` while they write OUT. The claim is an `fcntl.flock` on
+`PARENT/.NAME.lock`: the kernel drops it when the process dies however it dies, so a crashed
+run never blocks its own resume, and a second writer is refused at once with the holder's
+pid. The lock file lives beside OUT (not in it) because stores are built under a temporary
+name and renamed into place.
 
 While it holds the claim a command also
 - removes the temporary files a killed write of OUT left behind (`.NAME.partial-*` folders
