@@ -25,7 +25,7 @@ def nlvr2_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 class Nlvr2Objective:
     def __call__(self, model: nn.Module, batch: Nlvr2Batch
-                 ) -> tuple[torch.Tensor, dict[str, float]]:
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = nlvr2_logits(model, batch)
         loss = nlvr2_loss(logits, batch.targets)
         labelled = batch.targets >= 0

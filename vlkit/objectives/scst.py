@@ -35,7 +35,7 @@ class ScstObjective:
         return torch.tensor([self.cider.score(c, r) for c, r in zip(captions, refs, strict=True)])
 
     def __call__(self, model: nn.Module, batch: CaptionBatch
-                 ) -> tuple[torch.Tensor, dict[str, float]]:
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor | float]]:
         was_training = model.training
         model.eval()
         with torch.no_grad():

@@ -15,7 +15,8 @@ from vlkit.objectives.vqa import soft_accuracy, vqa_logits, vqa_loss
 
 
 class VeObjective:
-    def __call__(self, model: nn.Module, batch: VqaBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(self, model: nn.Module, batch: VqaBatch
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = vqa_logits(model, batch)  # (B, 3)
         loss = vqa_loss(logits, batch.targets)
         acc = soft_accuracy(logits, batch.targets)

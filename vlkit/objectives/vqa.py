@@ -28,7 +28,8 @@ def soft_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 class VqaObjective:
-    def __call__(self, model: nn.Module, batch: VqaBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(self, model: nn.Module, batch: VqaBatch
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = vqa_logits(model, batch)
         loss = vqa_loss(logits, batch.targets)
         acc = soft_accuracy(logits, batch.targets)
