@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vlkit.data.collate_vcr import VcrBatch
+from vlkit.data.collate.vcr import VcrBatch
 from vlkit.objectives.inputs import encoder_kwargs
 
 NUM_CHOICES = 4

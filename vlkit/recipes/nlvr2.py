@@ -21,7 +21,7 @@ import logging
 import torch
 
 from vlkit.config import RunConfig
-from vlkit.data.collate_nlvr2 import NLVR2_COLLATE
+from vlkit.data.collate.nlvr2 import NLVR2_COLLATE
 from vlkit.data.datasets.nlvr2 import Nlvr2Dataset
 from vlkit.data.loader import BatchLoader
 from vlkit.metrics.nlvr2 import nlvr2_metrics, write_nlvr2_predictions

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from vlkit.config import RunConfig
-from vlkit.data.collate_vcr import collate_vcr
+from vlkit.data.collate.vcr import collate_vcr
 from vlkit.data.datasets.vcr import NUM_CHOICES, VcrDataset, VcrEvalDataset
 from vlkit.data.loader import BatchLoader
 from vlkit.metrics.vcr import score_vcr_probs, write_vcr_leaderboard

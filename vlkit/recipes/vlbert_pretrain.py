@@ -21,12 +21,11 @@ import torch
 
 from vlkit.config import RunConfig
 from vlkit.data.collate import collate_mlm, collate_mrm
-from vlkit.data.collate_text import collate_text_mlm
+from vlkit.data.collate.text import collate_text_mlm
 from vlkit.data.datasets import PairDataset
 from vlkit.data.datasets.text_corpus import TextCorpus
 from vlkit.data.loader import BatchLoader, MultiTaskLoader
-from vlkit.data.masking import MrmMasker
-from vlkit.data.masking_wwm import WholeWordMasker, continuation_ids
+from vlkit.data.masking import MrmMasker, WholeWordMasker, continuation_ids
 from vlkit.data.sampling import TaskSampler
 from vlkit.data.synthetic.corpus import write_corpus
 from vlkit.models.io import save_model

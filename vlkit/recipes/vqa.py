@@ -20,7 +20,7 @@ from functools import partial
 import torch
 
 from vlkit.config import RunConfig
-from vlkit.data.collate_vlp import collate_vlp_vqa
+from vlkit.data.collate.vlp import collate_vlp_vqa
 from vlkit.data.datasets import PairDataset, VqaDataset
 from vlkit.metrics.vqa import evaluate_vqa, official_from_records, official_question_id
 from vlkit.models.io import save_model

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from vlkit.data.records import ImageRecord, xyxy_to_box7
-from vlkit.data.synthetic.features import get_extractor, region_boxes
+from vlkit.data.synthetic.features import region_boxes
 from vlkit.data.synthetic.features import soft_labels as make_soft_labels
 from vlkit.data.synthetic.render import render_scene
 from vlkit.data.synthetic.scene import IMAGE_SIZE, sample_scene
 from vlkit.data.synthetic.world import build_world, make_images
+from vlkit.featurizers.synthetic import get_extractor
 
 # The image store of build_world(num_images=12, seed=7, feat_dim=32), written by the world code as
 # it was before the world called vlkit.extract (commit e323ae0). A deliberate change to the scene
