@@ -13,7 +13,7 @@ from torch import nn
 
 from vlkit.data.batch import CaptionBatch
 from vlkit.generation import BeamConfig, sample
-from vlkit.losses.scst import scst_loss
+from vlkit.losses.finetune import scst_loss
 from vlkit.metrics.cider import CiderD
 from vlkit.objectives.caption import IncrementalStepper, decode
 

@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from vlkit.data.batch import VqaBatch
-from vlkit.objectives.vqa import soft_accuracy, vqa_logits, vqa_loss
+from vlkit.losses.finetune import vqa_loss
+from vlkit.objectives.vqa import soft_accuracy, vqa_logits
 
 
 class VeObjective:

@@ -14,11 +14,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from vlkit.data.batch import ReBatch, UniterInputs, VqaBatch
+from vlkit.losses.finetune import vqa_loss
 from vlkit.metrics.refer import box_iou
 from vlkit.models.vlbert import ANSWER_TYPE
 from vlkit.objectives.refer import PAD_SCORE
 from vlkit.objectives.vlbert import vlbert_kwargs
-from vlkit.objectives.vqa import soft_accuracy, vqa_loss
+from vlkit.objectives.vqa import soft_accuracy
 
 RE_LABEL_IOU = 0.5  # VL-BERT: a region is positive when its IoU with the referred box is above
 

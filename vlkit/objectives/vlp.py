@@ -7,9 +7,10 @@ import torch
 from torch import nn
 
 from vlkit.data.batch import UniterInputs, VlpBatch, VlpVqaBatch
-from vlkit.losses.mlm import mlm_loss
+from vlkit.losses.finetune import vqa_loss
+from vlkit.losses.pretrain import mlm_loss
 from vlkit.objectives.inputs import encoder_kwargs
-from vlkit.objectives.vqa import soft_accuracy, vqa_loss
+from vlkit.objectives.vqa import soft_accuracy
 
 
 def vlp_kwargs(inputs: UniterInputs, img_type_ids: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vlkit.data.batch import VqaBatch
+from vlkit.losses.finetune import vqa_loss
 from vlkit.objectives.inputs import encoder_kwargs
 
 
@@ -14,11 +14,6 @@ def vqa_logits(model: nn.Module, batch: VqaBatch) -> torch.Tensor:
     """(B, A) answer scores."""
     out = model(**encoder_kwargs(batch.inputs))
     return model.vqa_output(out.pooled).float()
-
-
-def vqa_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """UNITER's loss: mean BCE over all (example, answer) cells times the number of answers."""
-    return F.binary_cross_entropy_with_logits(logits, targets) * targets.shape[1]
 
 
 def soft_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

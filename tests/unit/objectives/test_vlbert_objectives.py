@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from vlkit.data.batch import ReBatch
 from vlkit.data.collate import collate_inputs, collate_mlm, collate_mrm
 from vlkit.data.collate.text import collate_text_mlm
-from vlkit.losses.soft_ce import soft_cross_entropy
+from vlkit.losses.pretrain import soft_cross_entropy
 from vlkit.models.config import ModelConfig
 from vlkit.models.vlbert import VlBert
 from vlkit.objectives.vlbert import VlBertPretrainObjective
