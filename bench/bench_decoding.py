@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from machine_info import describe_machine
 
-from vlkit.data.collate_vlp import collate_caption
+from vlkit.data.collate.vlp import collate_caption
 from vlkit.generation import BeamConfig
 from vlkit.models.config import ModelConfig
 from vlkit.models.presets import MODEL_PRESETS

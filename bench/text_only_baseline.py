@@ -22,7 +22,6 @@ import numpy as np
 
 from vlkit.data.stores.native_img import NativeImageStore
 from vlkit.data.stores.native_txt import NativeTextStore
-from vlkit.data.synthetic.features import get_extractor
 from vlkit.data.synthetic.probes import (
     bow_accuracy,
     chance_accuracy,
@@ -31,6 +30,7 @@ from vlkit.data.synthetic.probes import (
 )
 from vlkit.data.synthetic.scene import COLOURS, SHAPES, SIZES
 from vlkit.data.synthetic.world import build_world, make_images
+from vlkit.featurizers.synthetic import get_extractor
 
 
 def _label(task: str, rec: dict) -> tuple[str, int]:

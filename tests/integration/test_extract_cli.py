@@ -18,11 +18,12 @@ from PIL import Image
 
 from vlkit.cli.main import main
 from vlkit.data.stores.native_img import NativeImageStore
-from vlkit.data.synthetic.features import get_extractor, region_boxes
+from vlkit.data.synthetic.features import region_boxes
 from vlkit.data.synthetic.render import render_scene
 from vlkit.data.synthetic.scene import sample_scene
 from vlkit.data.synthetic.world import make_images
 from vlkit.extract.api import extractor_for, image_record, load_options
+from vlkit.featurizers.synthetic import get_extractor
 
 STORE_FILES = ("feat.bin", "boxes.bin", "index.json", "manifest.json")
 

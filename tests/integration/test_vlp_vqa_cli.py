@@ -7,7 +7,7 @@ import json
 import torch
 
 from vlkit.cli.main import main
-from vlkit.data.collate_vlp import collate_vlp_vqa
+from vlkit.data.collate.vlp import collate_vlp_vqa
 from vlkit.models.config import ModelConfig
 from vlkit.models.vlp import Vlp
 from vlkit.objectives.vlp import vlp_vqa_logits

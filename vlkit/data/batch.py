@@ -28,7 +28,7 @@ def _move(value, device: torch.device | str, non_blocking: bool):
     return value
 
 
-class _Movable:
+class Movable:
     """`.to(device)` for dataclasses of tensors: returns a new object, tensors moved."""
 
     def to(self, device: torch.device | str, non_blocking: bool = True):
@@ -40,12 +40,12 @@ class _Movable:
         pinned = {f.name: getattr(self, f.name).pin_memory()
                   for f in fields(self) if isinstance(getattr(self, f.name), torch.Tensor)}
         nested = {f.name: getattr(self, f.name).pin_memory() for f in fields(self)
-                  if isinstance(getattr(self, f.name), _Movable)}
+                  if isinstance(getattr(self, f.name), Movable)}
         return replace(self, **pinned, **nested)
 
 
 @dataclass
-class UniterInputs(_Movable):
+class UniterInputs(Movable):
     """The model inputs shared by every single-stream task.
 
     input_ids: (B, Lt) int64, [CLS] w ... [SEP], right-padded with 0.
@@ -90,7 +90,7 @@ class UniterInputs(_Movable):
         return int(self.attn_masks.numel())
 
 
-class _TaskBatch(_Movable):
+class TaskBatch(Movable):
     """Shared accessors of task batches (all hold `inputs: UniterInputs`)."""
 
     inputs: UniterInputs
@@ -105,7 +105,7 @@ class _TaskBatch(_Movable):
 
 
 @dataclass
-class PlainBatch(_TaskBatch):
+class PlainBatch(TaskBatch):
     """Inputs with no targets (feature extraction, retrieval scoring)."""
 
     inputs: UniterInputs
@@ -113,7 +113,7 @@ class PlainBatch(_TaskBatch):
 
 
 @dataclass
-class MlmBatch(_TaskBatch):
+class MlmBatch(TaskBatch):
     """Masked language modelling; regions are never masked.
 
     txt_labels: (B, Lt) int64, the original id at masked positions, -1 elsewhere (and padding).
@@ -125,7 +125,7 @@ class MlmBatch(_TaskBatch):
 
 
 @dataclass
-class MrmBatch(_TaskBatch):
+class MrmBatch(TaskBatch):
     """Masked region modelling (mrfr / mrc / mrc-kl); tokens are never masked.
 
     inputs.img_masks: (B, Nr) bool; inputs.img_feat has the masked rows zeroed.
@@ -142,7 +142,7 @@ class MrmBatch(_TaskBatch):
 
 
 @dataclass
-class ItmBatch(_TaskBatch):
+class ItmBatch(TaskBatch):
     """Image-text matching, with the inputs of the optimal-transport (WRA) loss.
 
     targets: (B,) int64, 1 = matched pair, 0 = negative.
@@ -163,7 +163,7 @@ class ItmBatch(_TaskBatch):
 
 
 @dataclass
-class VqaBatch(_TaskBatch):
+class VqaBatch(TaskBatch):
     """Visual question answering.
 
     targets: (B, A) float32 soft scores over the answer vocabulary (zeros when unknown).
@@ -177,7 +177,7 @@ class VqaBatch(_TaskBatch):
 
 
 @dataclass
-class RankBatch(_TaskBatch):
+class RankBatch(TaskBatch):
     """Image-text ranking (retrieval fine-tuning): G groups of S pairs, flattened group-major.
 
     inputs: B = G * S pairs; row g * S + 0 is group g's matched pair, the others negatives.
@@ -198,7 +198,7 @@ class RankBatch(_TaskBatch):
 
 
 @dataclass
-class ReBatch(_TaskBatch):
+class ReBatch(TaskBatch):
     """Referring expressions: pick one of the image's regions for each expression.
 
     targets: (B,) int64 index of the ground-truth region, -1 when unknown (e.g. detected
@@ -219,7 +219,7 @@ class ReBatch(_TaskBatch):
 
 
 @dataclass
-class Nlvr2Batch(_TaskBatch):
+class Nlvr2Batch(TaskBatch):
     """NLVR2: one sentence, two images, a True/False label per example.
 
     variant "paired" / "paired-attn": inputs hold 2B rows, rows 2k and 2k+1 = the sentence with
@@ -244,7 +244,7 @@ class Nlvr2Batch(_TaskBatch):
 
 
 @dataclass
-class VlpBatch(_TaskBatch):
+class VlpBatch(TaskBatch):
     """Unified VLP masked-token prediction, seq2seq or bidirectional per example.
 
     inputs.attn_masks: (B, L, L) int64 attention mask built by `vlkit.data.vlp` (1 = may
@@ -263,7 +263,7 @@ class VlpBatch(_TaskBatch):
 
 
 @dataclass
-class CaptionBatch(_TaskBatch):
+class CaptionBatch(TaskBatch):
     """Decoding prefixes: [CLS] + regions of B images, with their reference captions.
 
     inputs: text = [CLS] only (B, 1); attn_masks (B, L) padding mask of the prefix;
@@ -281,7 +281,7 @@ class CaptionBatch(_TaskBatch):
 
 
 @dataclass
-class VlpVqaBatch(_TaskBatch):
+class VlpVqaBatch(TaskBatch):
     """VQA in VLP's bidirectional mode (VLP's VQA head reads the [CLS] and [SEP] outputs).
 
     inputs: as `VlpBatch` (bidirectional (B, L, L) mask, VLP region slots, mode-0 types).

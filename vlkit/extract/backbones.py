@@ -1,11 +1,11 @@
 """Backbones of the `boxes` and `grid` routes.
 
-Every backbone is a `RegionFeaturizer` (vlkit.extract.boxes): pixels of a batch of images
+Every backbone is a `RegionFeaturizer` (vlkit.data.regions): pixels of a batch of images
 plus pixel boxes in them -> one feature vector per box. Two kinds:
   * `ResNetBackbone`: a torchvision-compatible ResNet's C4/C5 map, RoIAlign per box, the
     (pool x pool) output averaged; it also gives the whole map to the grid route;
   * the synthetic world's fixed pixel extractor
-    (`vlkit.data.synthetic.features.FeatureExtractor`), which pools crops of the pixels.
+    (`vlkit.featurizers.synthetic.FeatureExtractor`), which pools crops of the pixels.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vlkit.extract.boxes import RegionFeaturizer
+from vlkit.data.regions import RegionFeaturizer
 from vlkit.extract.options import SYNTHETIC, ExtractOptions
 from vlkit.extract.resnet import DEPTHS, ResNet
 from vlkit.extract.roi_align import roi_align
 from vlkit.extract.weights import load_into, read_state_dict
+from vlkit.featurizers.synthetic import get_extractor
 from vlkit.utils.errors import ConfigError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # the normalisation torchvision's ResNet weights expect
@@ -93,7 +94,5 @@ def check_depth(state: dict[str, torch.Tensor], opts: ExtractOptions) -> None:
 def build_featurizer(opts: ExtractOptions) -> RegionFeaturizer:
     """The backbone named by `opts.backbone` (weights read from `opts.weights`)."""
     if opts.backbone == SYNTHETIC:
-        from vlkit.data.synthetic.features import get_extractor
-
         return get_extractor(opts.feat_dim)
     return ResNetBackbone(opts)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from vlkit.data.records import ImageRecord
+from vlkit.data.regions import box_records
 from vlkit.extract.backbones import ResNetBackbone, build_featurizer
-from vlkit.extract.boxes import box_records
 from vlkit.extract.grid import grid_record
 from vlkit.extract.options import ExtractOptions
 from vlkit.extract.weights import file_sha256

@@ -1,1 +1,3 @@
-"""Pure tensor loss functions (no models): mlm, mrm (mrfr / mrc / mrc-kl), itm, ot (IPOT WRA)."""
+"""Pure tensor loss functions (no models): `pretrain` (mlm, itm, mrfr / mrc / mrc-kl, soft-label
+RoI classification), `ot` (IPOT word-region alignment), `finetune` (vqa, labelled
+cross-entropy for NLVR2 and VCR, ranking, scst)."""

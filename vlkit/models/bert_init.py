@@ -26,7 +26,7 @@ from vlkit.models.io import read_state_dict
 from vlkit.utils.errors import CheckpointError, ConfigError
 
 # BERT config.json key -> ModelConfig field
-_SIZES = {
+BERT_SIZE_KEYS = {
     "hidden_size": "hidden_size",
     "num_hidden_layers": "num_layers",
     "num_attention_heads": "num_heads",
@@ -54,13 +54,13 @@ def read_bert_config(bert_dir: str | Path) -> dict:
 def model_config_from_bert(bert_dir: str | Path, **overrides) -> ModelConfig:
     """A UNITER ModelConfig whose text sizes are the BERT folder's (image sizes default)."""
     raw = read_bert_config(bert_dir)
-    sizes = {field: raw[key] for key, field in _SIZES.items() if key in raw}
+    sizes = {field: raw[key] for key, field in BERT_SIZE_KEYS.items() if key in raw}
     return ModelConfig(**{"name": Path(bert_dir).name, "arch": "uniter", **sizes, **overrides})
 
 
 def check_bert_config(raw: dict, cfg: ModelConfig, source: str = "config.json") -> None:
     """Raise a ConfigError naming the first BERT config key that contradicts `cfg`."""
-    for key, field in _SIZES.items():
+    for key, field in BERT_SIZE_KEYS.items():
         if key not in raw:
             if key in ("layer_norm_eps", "hidden_act"):
                 continue
@@ -72,7 +72,7 @@ def check_bert_config(raw: dict, cfg: ModelConfig, source: str = "config.json") 
                               f"model.{field} = {ours!r}")
 
 
-def _bert_tensors(bert_dir: Path) -> tuple[dict[str, torch.Tensor], Path]:
+def bert_tensors(bert_dir: Path) -> tuple[dict[str, torch.Tensor], Path]:
     for name in ("model.safetensors", "pytorch_model.bin"):
         if (bert_dir / name).is_file():
             path = bert_dir / name
@@ -95,7 +95,7 @@ def init_text_from_bert(model: nn.Module, bert_dir: str | Path) -> list[str]:
     bert_dir = Path(bert_dir)
     encoder = getattr(model, "uniter", model)
     check_bert_config(read_bert_config(bert_dir), encoder.cfg, str(bert_dir / "config.json"))
-    sd, path = _bert_tensors(bert_dir)
+    sd, path = bert_tensors(bert_dir)
     prefix = "uniter." if encoder is not model else ""
     own = model.state_dict()
     targets = {k[len(prefix):]: k for k in own if k.startswith(prefix)

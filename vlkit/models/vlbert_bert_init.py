@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vlkit.models.bert_init import _SIZES, _bert_tensors, read_bert_config
+from vlkit.models.bert_init import BERT_SIZE_KEYS, bert_tensors, read_bert_config
 from vlkit.utils.errors import CheckpointError, ConfigError
 
 _RENAMES = (("embeddings.LayerNorm.", "vlbert.embedding_LayerNorm."),
@@ -29,7 +29,7 @@ def _target(bert_key: str) -> str | None:
 
 
 def _check_sizes(raw: dict, model: nn.Module, source: str) -> None:
-    for key, field in _SIZES.items():
+    for key, field in BERT_SIZE_KEYS.items():
         if key in ("type_vocab_size", "layer_norm_eps", "hidden_act") or key not in raw:
             continue
         if raw[key] != getattr(model.cfg, field):
@@ -42,7 +42,7 @@ def init_vlbert_from_bert(model: nn.Module, bert_dir: str | Path) -> list[str]:
     embedding tensor, or a mis-shaped one, raises an error naming the key."""
     bert_dir = Path(bert_dir)
     _check_sizes(read_bert_config(bert_dir), model, str(bert_dir / "config.json"))
-    sd, path = _bert_tensors(bert_dir)
+    sd, path = bert_tensors(bert_dir)
     own = model.state_dict()
     wanted = [k for k in own if k.startswith(("vlbert.encoder.", "vlbert.embedding_LayerNorm."))
               or k in ("vlbert.word_embeddings.weight", "vlbert.position_embeddings.weight")]

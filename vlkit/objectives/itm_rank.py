@@ -16,7 +16,7 @@ from torch import nn
 
 from vlkit.data.batch import RankBatch, UniterInputs
 from vlkit.data.collate import gather_index
-from vlkit.losses.ranking import rank_loss
+from vlkit.losses.finetune import rank_loss
 from vlkit.objectives.inputs import encoder_kwargs
 
 

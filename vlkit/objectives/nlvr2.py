@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vlkit.data.batch import Nlvr2Batch
+from vlkit.losses.finetune import labelled_cross_entropy
 from vlkit.models.nlvr2 import nlvr2_head
 from vlkit.objectives.inputs import encoder_kwargs
 
@@ -18,16 +18,11 @@ def nlvr2_logits(model: nn.Module, batch: Nlvr2Batch) -> torch.Tensor:
                       batch.inputs.attn_masks).float()
 
 
-def nlvr2_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the labelled examples (targets -1 are skipped)."""
-    return F.cross_entropy(logits, targets, ignore_index=-1)
-
-
 class Nlvr2Objective:
     def __call__(self, model: nn.Module, batch: Nlvr2Batch
-                 ) -> tuple[torch.Tensor, dict[str, float]]:
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = nlvr2_logits(model, batch)
-        loss = nlvr2_loss(logits, batch.targets)
+        loss = labelled_cross_entropy(logits, batch.targets)
         labelled = batch.targets >= 0
         acc = (logits.argmax(-1) == batch.targets)[labelled].float().mean()
         return loss, {"nlvr2_loss": loss.detach(), "nlvr2_acc": acc.detach()}

@@ -15,10 +15,8 @@ import torch
 from torch import nn
 
 from vlkit.data.batch import ItmBatch, MlmBatch, MrmBatch
-from vlkit.losses.itm import itm_loss
-from vlkit.losses.mlm import mlm_loss
-from vlkit.losses.mrm import mrc_kl_loss, mrc_loss, mrfr_loss
 from vlkit.losses.ot import UNITER_OT, OtSettings, optimal_transport, ot_loss
+from vlkit.losses.pretrain import itm_loss, mlm_loss, mrc_kl_loss, mrc_loss, mrfr_loss
 from vlkit.models.encoder import split_compact
 from vlkit.objectives.inputs import encoder_kwargs
 from vlkit.utils.errors import ConfigError

@@ -13,7 +13,7 @@ from torch import nn
 
 from vlkit.data.batch import CaptionBatch
 from vlkit.generation import BeamConfig, sample
-from vlkit.losses.scst import scst_loss
+from vlkit.losses.finetune import scst_loss
 from vlkit.metrics.cider import CiderD
 from vlkit.objectives.caption import IncrementalStepper, decode
 
@@ -35,7 +35,7 @@ class ScstObjective:
         return torch.tensor([self.cider.score(c, r) for c, r in zip(captions, refs, strict=True)])
 
     def __call__(self, model: nn.Module, batch: CaptionBatch
-                 ) -> tuple[torch.Tensor, dict[str, float]]:
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor | float]]:
         was_training = model.training
         model.eval()
         with torch.no_grad():

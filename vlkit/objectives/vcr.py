@@ -8,10 +8,10 @@ three wrong ones, and the loss is the mean cross-entropy over rows (UNITER's
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from vlkit.data.collate_vcr import VcrBatch
+from vlkit.data.collate.vcr import VcrBatch
+from vlkit.losses.finetune import labelled_cross_entropy
 from vlkit.objectives.inputs import encoder_kwargs
 
 NUM_CHOICES = 4
@@ -33,17 +33,12 @@ def row_choice_scores(model: nn.Module, batch: VcrBatch) -> torch.Tensor:
     return choice_scores(vcr_logits(model, batch), batch.rows_per_example)
 
 
-def vcr_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the rows with a known target (-1 skipped)."""
-    return F.cross_entropy(logits, targets, ignore_index=-1)
-
-
 class VcrObjective:
     """Training step: loss over rows, and how often the arg-max choice is the right one."""
 
     def __call__(self, model: nn.Module, batch: VcrBatch) -> tuple[torch.Tensor, dict]:
         logits = vcr_logits(model, batch)
-        loss = vcr_loss(logits, batch.targets)
+        loss = labelled_cross_entropy(logits, batch.targets)
         scores = choice_scores(logits, batch.rows_per_example)[:, :NUM_CHOICES]  # (B, 4)
         gold = batch.targets.reshape(scores.shape[0], -1)[:, :NUM_CHOICES].argmax(-1)  # (B,)
         acc = (scores.argmax(-1) == gold).float().mean()

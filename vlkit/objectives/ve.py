@@ -11,11 +11,13 @@ import torch
 from torch import nn
 
 from vlkit.data.batch import VqaBatch
-from vlkit.objectives.vqa import soft_accuracy, vqa_logits, vqa_loss
+from vlkit.losses.finetune import vqa_loss
+from vlkit.objectives.vqa import soft_accuracy, vqa_logits
 
 
 class VeObjective:
-    def __call__(self, model: nn.Module, batch: VqaBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(self, model: nn.Module, batch: VqaBatch
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = vqa_logits(model, batch)  # (B, 3)
         loss = vqa_loss(logits, batch.targets)
         acc = soft_accuracy(logits, batch.targets)

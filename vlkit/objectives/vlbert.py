@@ -17,9 +17,8 @@ import torch
 from torch import nn
 
 from vlkit.data.batch import MlmBatch, MrmBatch, UniterInputs
-from vlkit.data.collate_text import TextMlmBatch
-from vlkit.losses.mlm import mlm_loss
-from vlkit.losses.soft_ce import soft_cross_entropy
+from vlkit.data.collate.text import TextMlmBatch
+from vlkit.losses.pretrain import mlm_loss, soft_cross_entropy
 from vlkit.utils.errors import ConfigError
 
 VLBERT_PRETRAIN_TASKS = ("mlm", "mvrc", "mlm-text")

@@ -14,11 +14,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from vlkit.data.batch import ReBatch, UniterInputs, VqaBatch
+from vlkit.losses.finetune import vqa_loss
 from vlkit.metrics.refer import box_iou
 from vlkit.models.vlbert import ANSWER_TYPE
 from vlkit.objectives.refer import PAD_SCORE
 from vlkit.objectives.vlbert import vlbert_kwargs
-from vlkit.objectives.vqa import soft_accuracy, vqa_loss
+from vlkit.objectives.vqa import soft_accuracy
 
 RE_LABEL_IOU = 0.5  # VL-BERT: a region is positive when its IoU with the referred box is above
 
@@ -45,6 +46,10 @@ def with_answer_slot(inputs: UniterInputs, mask_id: int, sep_id: int
 class VlBertVqaObjective:
     """BCE on the [MASK] answer slot's classifier output; `logits` serves prediction."""
 
+    # Every VL-BERT weight takes part in every VQA batch (the visual feature embedding is added
+    # to every token), so DDP need not search for unused parameters (vlkit.train.trainer).
+    uses_all_parameters = True
+
     def __init__(self, mask_id: int, sep_id: int):
         self.mask_id, self.sep_id = mask_id, sep_id
 
@@ -55,7 +60,8 @@ class VlBertVqaObjective:
         hidden = out.sequence[torch.arange(len(slot), device=slot.device), slot]  # (B, H)
         return model.final_mlp(hidden).float()
 
-    def __call__(self, model: nn.Module, batch: VqaBatch) -> tuple[torch.Tensor, dict]:
+    def __call__(self, model: nn.Module, batch: VqaBatch
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = self.logits(model, batch)
         loss = vqa_loss(logits, batch.targets)
         acc = soft_accuracy(logits, batch.targets)

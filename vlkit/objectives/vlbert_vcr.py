@@ -1,6 +1,6 @@
 """VCR as VL-BERT fine-tunes it (jackroos/VL-BERT `vcr/modules/resnet_vlbert_for_vcr.py`).
 
-Every (question, choice) pair is one row of the shared VCR batch (vlkit.data.collate_vcr):
+Every (question, choice) pair is one row of the shared VCR batch (vlkit.data.collate.vcr):
     Q->A row   [CLS] question [SEP] answer_k [SEP]
     QA->R row  [CLS] question [SEP] answer [SEP] rationale_k [SEP]
 VL-BERT's inputs differ from UNITER's in three ways, all made here from the same batch:
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vlkit.data.collate_vcr import VcrBatch
+from vlkit.data.collate.vcr import VcrBatch
 from vlkit.models.vlbert import ANSWER_TYPE, TEXT_TYPE
 from vlkit.objectives.vlbert import vlbert_kwargs
 from vlkit.utils.errors import ConfigError

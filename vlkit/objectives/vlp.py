@@ -7,9 +7,10 @@ import torch
 from torch import nn
 
 from vlkit.data.batch import UniterInputs, VlpBatch, VlpVqaBatch
-from vlkit.losses.mlm import mlm_loss
+from vlkit.losses.finetune import vqa_loss
+from vlkit.losses.pretrain import mlm_loss
 from vlkit.objectives.inputs import encoder_kwargs
-from vlkit.objectives.vqa import soft_accuracy, vqa_loss
+from vlkit.objectives.vqa import soft_accuracy
 
 
 def vlp_kwargs(inputs: UniterInputs, img_type_ids: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -20,7 +21,8 @@ def vlp_kwargs(inputs: UniterInputs, img_type_ids: torch.Tensor) -> dict[str, to
 class VlpObjective:
     """Cross entropy of the masked caption tokens; logs loss and accuracy per mode."""
 
-    def __call__(self, model: nn.Module, batch: VlpBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(self, model: nn.Module, batch: VlpBatch
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         out = model(**vlp_kwargs(batch.inputs, batch.img_type_ids))
         txt_len = batch.txt_labels.shape[1]
         masked = batch.txt_labels != -1  # (B, Lt)
@@ -51,7 +53,7 @@ class VlpVqaObjective:
     """BCE against soft answer scores (as UNITER's VQA loss), VLP's head."""
 
     def __call__(self, model: nn.Module, batch: VlpVqaBatch
-                 ) -> tuple[torch.Tensor, dict[str, float]]:
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = vlp_vqa_logits(model, batch)
         loss = vqa_loss(logits, batch.targets)
         return loss, {"vqa_loss": loss.detach(),

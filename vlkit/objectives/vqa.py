@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vlkit.data.batch import VqaBatch
+from vlkit.losses.finetune import vqa_loss
 from vlkit.objectives.inputs import encoder_kwargs
 
 
@@ -16,11 +16,6 @@ def vqa_logits(model: nn.Module, batch: VqaBatch) -> torch.Tensor:
     return model.vqa_output(out.pooled).float()
 
 
-def vqa_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """UNITER's loss: mean BCE over all (example, answer) cells times the number of answers."""
-    return F.binary_cross_entropy_with_logits(logits, targets) * targets.shape[1]
-
-
 def soft_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """VQA accuracy of the arg-max answer: its soft score, averaged over the batch."""
     picked = logits.argmax(-1, keepdim=True)
@@ -28,7 +23,8 @@ def soft_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 class VqaObjective:
-    def __call__(self, model: nn.Module, batch: VqaBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(self, model: nn.Module, batch: VqaBatch
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = vqa_logits(model, batch)
         loss = vqa_loss(logits, batch.targets)
         acc = soft_accuracy(logits, batch.targets)

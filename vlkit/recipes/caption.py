@@ -23,7 +23,7 @@ from functools import partial
 import torch
 
 from vlkit.config import RunConfig
-from vlkit.data.collate_vlp import collate_vlp
+from vlkit.data.collate.vlp import collate_vlp
 from vlkit.data.datasets import ImageCaptionDataset, PairDataset
 from vlkit.data.loader import BatchLoader
 from vlkit.data.masking import MlmMasker

@@ -12,7 +12,7 @@ from typing import ClassVar
 import torch
 
 from vlkit.config import RunConfig
-from vlkit.data.collate_vlp import collate_caption
+from vlkit.data.collate.vlp import collate_caption
 from vlkit.data.datasets.caption import ImageCaptionDataset
 from vlkit.data.loader import BatchLoader
 from vlkit.data.sampling import FixedBatchSampler

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import torch
 import yaml
@@ -27,14 +26,8 @@ from vlkit.configtools import merge, overrides_to_dict
 from vlkit.models.io import CONFIG, WEIGHTS, heads_in, load_state_dict_checked, read_state_dict
 from vlkit.models.vlbert import heads_in as vlbert_heads_in
 from vlkit.models.zoo import build_model
-from vlkit.recipes import common
-from vlkit.recipes.evaluation import (
-    SPLITS,
-    eval_image_stores,
-    evaluate_splits,
-    split_stores,
-    task_module,
-)
+from vlkit.recipes import TaskRecipe, common, task_recipe
+from vlkit.recipes.evaluation import SPLITS, eval_image_stores, evaluate_splits, split_stores
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.train.checkpoint import latest_checkpoint
 from vlkit.train.precision import resolve_precision
@@ -116,7 +109,7 @@ def check_vocab_fits(cfg: RunConfig, config: Path) -> None:
 
 def load_eval_model(cfg: RunConfig, sd: dict[str, torch.Tensor]) -> nn.Module:
     """The task's model loader when it has one, else a model with exactly the weights' heads."""
-    module = task_module(cfg.recipe)
+    module = task_recipe(cfg.recipe)
     if hasattr(module, "load_eval_model"):
         return module.load_eval_model(cfg, sd)
     heads = heads_in(sd)
@@ -136,7 +129,7 @@ def run_eval(src: str | Path, overrides: list[str] | None = None,
     sd = read_state_dict(source.weights)
     cfg = load_config(source, list(overrides or []), sd)
     check_vocab_fits(cfg, source.config)
-    module = task_module(cfg.recipe)
+    module = task_recipe(cfg.recipe)
     if not any(split_stores(cfg, s) for s in splits):
         raise ConfigError(f"nothing to evaluate: no text stores for split(s) {', '.join(splits)}"
                           " (set data.val_txt / data.test_txt)")
@@ -144,7 +137,7 @@ def run_eval(src: str | Path, overrides: list[str] | None = None,
         return _evaluate(source, sd, cfg, module, splits)
 
 
-def _evaluate(source: EvalSource, sd: dict[str, torch.Tensor], cfg: RunConfig, module: ModuleType,
+def _evaluate(source: EvalSource, sd: dict[str, torch.Tensor], cfg: RunConfig, module: TaskRecipe,
               splits: tuple[str, ...]) -> dict:
     ctx = common.setup_run(cfg)
     try:

@@ -3,7 +3,7 @@
     task = vqa.task_eval(cfg, ctx, model)               # how VQA scores a split
     results = evaluate_splits(model, cfg, ctx, task)    # {"val": {...}, "test": {...}}
 
-A task module (listed in EVAL_TASKS by recipe name) defines `task_eval(cfg, ctx, model) ->
+A task's recipe module (a `TaskRecipe`, vlkit.recipes) defines `task_eval(cfg, ctx, model) ->
 TaskEval`: how to build a split's evaluation data from text store names, how to score it
 (metrics plus the predictions), and how to write the predictions in the benchmark's official
 format to RUN/predictions/<prefix>_<split>.<suffix>. A module may also define
@@ -13,31 +13,20 @@ found in its weights (retrieval derives `rank_output` from a pre-trained ITM hea
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import torch
 from torch import nn
 
 from vlkit.config import RunConfig
+from vlkit.models.io import save_model
 from vlkit.recipes import common
 from vlkit.train.precision import autocast, resolve_precision
 from vlkit.utils.errors import ConfigError
-from vlkit.utils.suggest import did_you_mean
 
-# recipe name -> module defining task_eval(); a new task plugs in with one line here
-EVAL_TASKS = {
-    "vqa": "vlkit.recipes.vqa",
-    "nlvr2": "vlkit.recipes.nlvr2",
-    "ve": "vlkit.recipes.ve",
-    "itm": "vlkit.recipes.itm",
-    "re": "vlkit.recipes.refer",
-    "vcr": "vlkit.recipes.vcr",
-}
 SPLITS = ("val", "test")
 
 
@@ -58,14 +47,6 @@ class TaskEval:
     score: Callable[[nn.Module, Any], dict]
     write: Callable[[Path, Any], None]
     every_rank: bool = False
-
-
-def task_module(recipe: str) -> ModuleType:
-    """The module that evaluates `recipe`'s task."""
-    if recipe not in EVAL_TASKS:
-        raise ConfigError(f"config key 'recipe': '{recipe}' has no evaluation; tasks with one: "
-                          f"{', '.join(EVAL_TASKS)} ({did_you_mean(recipe, EVAL_TASKS)})")
-    return importlib.import_module(EVAL_TASKS[recipe])
 
 
 def split_stores(cfg: RunConfig, split: str) -> list[str]:
@@ -107,4 +88,24 @@ def evaluate_splits(model: nn.Module, cfg: RunConfig, ctx: common.RunContext, ta
                        predictions)
         results[split] = scored
     model.train(was_training)
+    return results
+
+
+def finish_run(model: nn.Module, cfg: RunConfig, ctx: common.RunContext, results: dict,
+               task: TaskEval | None = None,
+               evaluate: Callable[[nn.Module], dict[str, float]] | None = None) -> dict:
+    """The tail every training recipe shares, after `train`: score each configured split and
+    write its official predictions (`task`), or run one last validation (`evaluate`, the
+    pre-training recipes; main process); save the trained model with the config it was built
+    with (`model.cfg`: NLVR2 and VCR widen the token types); write final_metrics.json.
+    Returns `results` with the scores added."""
+    if task is not None:
+        results.update(evaluate_splits(model, cfg, ctx, task))
+    if evaluate is not None and ctx.dist.is_main:
+        model.eval()
+        with torch.no_grad():
+            results["val"] = evaluate(model)
+    if ctx.dist.is_main:
+        save_model(model, ctx.run_dir / "model", model.cfg, cfg, overwrite=True)
+    common.write_results(ctx, results)
     return results

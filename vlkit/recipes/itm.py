@@ -26,11 +26,11 @@ from torch import nn
 from vlkit.config import RunConfig
 from vlkit.data.datasets import ItmRankDataset, PairDataset
 from vlkit.metrics.retrieval import rankings_from_scores, retrieval_recall, write_rankings
-from vlkit.models.io import load_state_dict_checked, save_model
+from vlkit.models.io import load_state_dict_checked
 from vlkit.models.zoo import build_model
 from vlkit.objectives.itm_rank import ItmRankObjective
 from vlkit.recipes import common
-from vlkit.recipes.evaluation import TaskEval, eval_image_stores, evaluate_splits
+from vlkit.recipes.evaluation import TaskEval, eval_image_stores, finish_run
 from vlkit.recipes.init import initialise
 from vlkit.recipes.loaders import task_loader
 from vlkit.recipes.options import task_options
@@ -162,8 +162,4 @@ def main(cfg: RunConfig) -> dict:
         last = train(model, objective, batches, cfg.train, ctx.run_dir, ctx.device, ctx.dist,
                      evaluate)
     results: dict = {"train": last, "zero_shot": not training}
-    results.update(evaluate_splits(model, cfg, ctx, task_eval(cfg, ctx, model)))
-    if ctx.dist.is_main:
-        save_model(model, ctx.run_dir / "model", cfg.model, cfg, overwrite=True)
-    common.write_results(ctx, results)
-    return results
+    return finish_run(model, cfg, ctx, results, task_eval(cfg, ctx, model))

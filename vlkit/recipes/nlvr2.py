@@ -21,16 +21,15 @@ import logging
 import torch
 
 from vlkit.config import RunConfig
-from vlkit.data.collate_nlvr2 import NLVR2_COLLATE
+from vlkit.data.collate.nlvr2 import NLVR2_COLLATE
 from vlkit.data.datasets.nlvr2 import Nlvr2Dataset
 from vlkit.data.loader import BatchLoader
 from vlkit.metrics.nlvr2 import nlvr2_metrics, write_nlvr2_predictions
-from vlkit.models.io import save_model
 from vlkit.models.nlvr2 import NLVR2_TYPE_VOCAB, expand_token_types
 from vlkit.models.zoo import build_model
 from vlkit.objectives.nlvr2 import Nlvr2Objective, nlvr2_logits
 from vlkit.recipes import common
-from vlkit.recipes.evaluation import TaskEval, eval_image_stores, evaluate_splits
+from vlkit.recipes.evaluation import TaskEval, eval_image_stores, finish_run
 from vlkit.recipes.init import initialise
 from vlkit.recipes.loaders import batch_sampler
 from vlkit.train.distributed import DistInfo
@@ -100,8 +99,4 @@ def main(cfg: RunConfig) -> dict:
                  evaluate)
     results: dict = {"train": last, "variant": cfg.model.nlvr2_variant,
                      "num_train_examples": len(train_set)}
-    results.update(evaluate_splits(model, cfg, ctx, task_eval(cfg, ctx, model)))
-    if ctx.dist.is_main:
-        save_model(model, ctx.run_dir / "model", model.cfg, cfg, overwrite=True)
-    common.write_results(ctx, results)
-    return results
+    return finish_run(model, cfg, ctx, results, task_eval(cfg, ctx, model))

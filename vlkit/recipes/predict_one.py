@@ -21,7 +21,7 @@ from torch import nn
 
 from vlkit.config import RunConfig
 from vlkit.data.collate import COLLATE, collate_inputs
-from vlkit.data.collate_nlvr2 import NLVR2_COLLATE
+from vlkit.data.collate.nlvr2 import NLVR2_COLLATE
 from vlkit.data.datasets import PairDataset, VqaDataset
 from vlkit.data.datasets.nlvr2 import Nlvr2Dataset
 from vlkit.data.datasets.snli_ve import VeDataset

@@ -20,11 +20,11 @@ from vlkit.data.datasets import ItmDataset, PairDataset
 from vlkit.data.datasets.vcr import VcrPretrainDataset
 from vlkit.data.loader import MultiTaskLoader
 from vlkit.data.sampling import TaskSampler
-from vlkit.models.io import save_model
 from vlkit.models.uniter import PRETRAIN_HEADS
 from vlkit.models.zoo import build_model
 from vlkit.objectives.pretrain import PRETRAIN_TASKS, MlmVocab, PretrainObjective
 from vlkit.recipes import common
+from vlkit.recipes.evaluation import finish_run
 from vlkit.recipes.init import initialise
 from vlkit.recipes.loaders import mlm_masker, task_loader
 from vlkit.recipes.vcr_model import build_vcr_model
@@ -125,11 +125,4 @@ def main(cfg: RunConfig) -> dict:
     last = train(model, objective, batches, cfg.train, ctx.run_dir, ctx.device,
                  ctx.dist, evaluate)
     results = {"train": last}
-    if evaluate is not None and ctx.dist.is_main:
-        model.eval()
-        with torch.no_grad():
-            results["val"] = evaluate(model)
-    if ctx.dist.is_main:
-        save_model(model, ctx.run_dir / "model", model.cfg, cfg, overwrite=True)
-    common.write_results(ctx, results)
-    return results
+    return finish_run(model, cfg, ctx, results, evaluate=evaluate)

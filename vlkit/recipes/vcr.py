@@ -24,15 +24,14 @@ import numpy as np
 import torch
 
 from vlkit.config import RunConfig
-from vlkit.data.collate_vcr import collate_vcr
+from vlkit.data.collate.vcr import collate_vcr
 from vlkit.data.datasets.vcr import NUM_CHOICES, VcrDataset, VcrEvalDataset
 from vlkit.data.loader import BatchLoader
 from vlkit.metrics.vcr import score_vcr_probs, write_vcr_leaderboard
-from vlkit.models.io import save_model
 from vlkit.objectives.vcr import VcrObjective, row_choice_scores
 from vlkit.objectives.vlbert_vcr import VlBertVcrObjective, vlbert_choice_scores
 from vlkit.recipes import common
-from vlkit.recipes.evaluation import TaskEval, eval_image_stores, evaluate_splits
+from vlkit.recipes.evaluation import TaskEval, eval_image_stores, finish_run
 from vlkit.recipes.loaders import batch_sampler
 from vlkit.recipes.options import task_options
 from vlkit.recipes.vcr_model import build_vcr_model
@@ -150,8 +149,4 @@ def main(cfg: RunConfig) -> dict:
     last = train(model, objective, batches, cfg.train, ctx.run_dir, ctx.device, ctx.dist,
                  evaluate)
     results: dict = {"train": last, "num_train_examples": len(train_set)}
-    results.update(evaluate_splits(model, cfg, ctx, task_eval(cfg, ctx, model)))
-    if ctx.dist.is_main:
-        save_model(model, ctx.run_dir / "model", model.cfg, cfg, overwrite=True)
-    common.write_results(ctx, results)
-    return results
+    return finish_run(model, cfg, ctx, results, task_eval(cfg, ctx, model))

@@ -19,12 +19,11 @@ from vlkit.config import RunConfig
 from vlkit.data.datasets.pair import PairDataset
 from vlkit.data.datasets.snli_ve import VeDataset
 from vlkit.metrics.classification import classification_metrics
-from vlkit.models.io import save_model
 from vlkit.models.zoo import build_model
 from vlkit.objectives.ve import VeObjective
 from vlkit.objectives.vqa import vqa_logits
 from vlkit.recipes import common
-from vlkit.recipes.evaluation import TaskEval, eval_image_stores, evaluate_splits
+from vlkit.recipes.evaluation import TaskEval, eval_image_stores, finish_run
 from vlkit.recipes.init import initialise
 from vlkit.recipes.loaders import task_loader
 from vlkit.train.distributed import DistInfo
@@ -92,8 +91,4 @@ def main(cfg: RunConfig) -> dict:
     last = train(model, VeObjective(), batches, cfg.train, ctx.run_dir, ctx.device, ctx.dist,
                  evaluate)
     results: dict = {"train": last, "num_train_examples": len(train_set)}
-    results.update(evaluate_splits(model, cfg, ctx, task_eval(cfg, ctx, model)))
-    if ctx.dist.is_main:
-        save_model(model, ctx.run_dir / "model", cfg.model, cfg, overwrite=True)
-    common.write_results(ctx, results)
-    return results
+    return finish_run(model, cfg, ctx, results, task_eval(cfg, ctx, model))

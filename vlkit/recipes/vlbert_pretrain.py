@@ -21,19 +21,18 @@ import torch
 
 from vlkit.config import RunConfig
 from vlkit.data.collate import collate_mlm, collate_mrm
-from vlkit.data.collate_text import collate_text_mlm
+from vlkit.data.collate.text import collate_text_mlm
 from vlkit.data.datasets import PairDataset
 from vlkit.data.datasets.text_corpus import TextCorpus
 from vlkit.data.loader import BatchLoader, MultiTaskLoader
-from vlkit.data.masking import MrmMasker
-from vlkit.data.masking_wwm import WholeWordMasker, continuation_ids
+from vlkit.data.masking import MrmMasker, WholeWordMasker, continuation_ids
 from vlkit.data.sampling import TaskSampler
 from vlkit.data.synthetic.corpus import write_corpus
-from vlkit.models.io import save_model
 from vlkit.models.vlbert import PRETRAIN_HEADS
 from vlkit.models.zoo import build_model
 from vlkit.objectives.vlbert import VLBERT_PRETRAIN_TASKS, VlBertPretrainObjective
 from vlkit.recipes import common
+from vlkit.recipes.evaluation import finish_run
 from vlkit.recipes.init import initialise
 from vlkit.recipes.loaders import batch_sampler, mlm_masker
 from vlkit.recipes.options import task_options
@@ -143,11 +142,4 @@ def main(cfg: RunConfig) -> dict:
     initialise(model, cfg)
     results = {"train": train(model, objective, batches, cfg.train, ctx.run_dir, ctx.device,
                               ctx.dist, evaluate)}
-    if evaluate is not None and ctx.dist.is_main:
-        model.eval()
-        with torch.no_grad():
-            results["val"] = evaluate(model)
-    if ctx.dist.is_main:
-        save_model(model, ctx.run_dir / "model", cfg.model, cfg, overwrite=True)
-    common.write_results(ctx, results)
-    return results
+    return finish_run(model, cfg, ctx, results, evaluate=evaluate)

@@ -20,16 +20,15 @@ from functools import partial
 import torch
 
 from vlkit.config import RunConfig
-from vlkit.data.collate_vlp import collate_vlp_vqa
+from vlkit.data.collate.vlp import collate_vlp_vqa
 from vlkit.data.datasets import PairDataset, VqaDataset
 from vlkit.metrics.vqa import evaluate_vqa, official_from_records, official_question_id
-from vlkit.models.io import save_model
 from vlkit.models.zoo import build_model
 from vlkit.objectives.vlbert_tasks import VlBertVqaObjective
 from vlkit.objectives.vlp import VlpVqaObjective, vlp_vqa_logits
 from vlkit.objectives.vqa import VqaObjective, vqa_logits
 from vlkit.recipes import common
-from vlkit.recipes.evaluation import TaskEval, eval_image_stores, evaluate_splits
+from vlkit.recipes.evaluation import TaskEval, eval_image_stores, finish_run
 from vlkit.recipes.init import initialise
 from vlkit.recipes.loaders import task_loader
 from vlkit.text.tokenizer import get_tokenizer
@@ -128,8 +127,4 @@ def main(cfg: RunConfig) -> dict:
     last = train(model, objective, batches, cfg.train, ctx.run_dir, ctx.device, ctx.dist,
                  evaluate)
     results: dict = {"train": last, "num_train_questions": len(train_set)}
-    results.update(evaluate_splits(model, cfg, ctx, task_eval(cfg, ctx, model)))
-    if ctx.dist.is_main:
-        save_model(model, ctx.run_dir / "model", cfg.model, cfg, overwrite=True)
-    common.write_results(ctx, results)
-    return results
+    return finish_run(model, cfg, ctx, results, task_eval(cfg, ctx, model))

@@ -2,12 +2,17 @@
 
 The loop knows nothing about tasks. It sees:
 - an `Objective`: `objective(model, batch) -> (loss, logs)` — the one place a batch meets a model;
+  its optional `uses_all_parameters` lets DDP skip the search for unused parameters;
 - a `BatchStream`: an endless iterable of batches (each with `.to(device)`) whose position can be
   saved and restored (`state_dict`/`load_state_dict`), so a resumed run sees the same batches;
 - an optional `evaluate(model) -> dict[str, float]` run on rank 0 every `val_every` steps;
   with `keep_best` the best validation's weights are what the model holds at the end
   (vlkit.train.best), and `early_stop_patience` ends training early.
 Re-running on a run directory that has checkpoints resumes from the newest one.
+
+Logged values stay on the device as float64 sums until a log line (or a checkpoint) needs
+them: one host sync per log line, not one per micro-batch. The non-finite check reads one
+device flag per optimizer step.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from torch import nn
@@ -41,28 +46,49 @@ from vlkit.train.schedule import set_lr
 from vlkit.train.writers import MetricsWriter, read_metrics
 from vlkit.utils.errors import CheckpointError, ConfigError, VlkitError
 
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
 log = logging.getLogger(__name__)
+
+Logs = dict[str, torch.Tensor | float]  # scalar logs: 0-dim tensors (detached) or numbers
+Evaluate = Callable[[nn.Module], dict[str, float]]
 
 
 class Objective(Protocol):
-    def __call__(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]: ...
+    """`objective(model, batch) -> (loss, logs)`.
+
+    An objective may also set `uses_all_parameters = True` when every batch it sees gives every
+    trainable parameter of the model a gradient; DDP then skips its per-step search for unused
+    parameters (`find_unused_parameters=False`). Without it the trainer assumes some
+    parameters go unused (a head another task trains, UNITER's region mask embedding outside
+    pre-training), which is always correct, only slower. A wrong `True` fails loudly under DDP.
+    """
+
+    def __call__(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, Logs]: ...
 
 
 class BatchStream(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
-    def state_dict(self) -> dict: ...
-    def load_state_dict(self, state: dict) -> None: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def find_unused_parameters(objective: Objective) -> bool:
+    """DDP's `find_unused_parameters` for `objective`: False only when it says it uses every
+    parameter (the conservative default is True)."""
+    return not getattr(objective, "uses_all_parameters", False)
 
 
 class _ObjectiveModule(nn.Module):
     """Routes the objective through one `forward` so DDP sees (and syncs) every used weight."""
 
-    def __init__(self, model: nn.Module, objective: Objective):
+    def __init__(self, model: nn.Module, objective: Objective) -> None:
         super().__init__()
         self.model = model
         self.objective = objective
 
-    def forward(self, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, batch: Any) -> tuple[torch.Tensor, Logs]:
         return self.objective(self.model, batch)
 
 
@@ -72,11 +98,14 @@ def _wrap(model: nn.Module, objective: Objective, dist: DistInfo,
     if not dist.enabled:
         return module
     ids = [device.index] if device.type == "cuda" else None
-    return nn.parallel.DistributedDataParallel(module, device_ids=ids, find_unused_parameters=True)
+    return nn.parallel.DistributedDataParallel(
+        module, device_ids=ids, find_unused_parameters=find_unused_parameters(objective))
 
 
-def _restore(run_dir: Path, model, optimizer, scaler, batches, dist: DistInfo,
-             best: BestTracker | None, machine: dict) -> tuple[int, dict | None]:
+def _restore(run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+             scaler: torch.amp.GradScaler, batches: BatchStream, dist: DistInfo,
+             best: BestTracker | None, machine: dict[str, Any]
+             ) -> tuple[int, list[dict[str, Any]] | None]:
     """(step, the log window's partial sums) of the newest checkpoint; (0, None) if none.
     `machine` takes the one the checkpoint was written on."""
     path = ckpt.latest_checkpoint(run_dir)
@@ -95,7 +124,7 @@ def _restore(run_dir: Path, model, optimizer, scaler, batches, dist: DistInfo,
     return int(state["step"]), state.get("log_window")
 
 
-def _rank_rng(state: dict, dist: DistInfo, path: Path) -> dict:
+def _rank_rng(state: dict[str, Any], dist: DistInfo, path: Path) -> Any:
     """This rank's saved RNG state: ranks draw different amounts (dropout over batches of
     different shapes), so each rank resumes its own stream."""
     per_rank = state.get("rng_ranks")
@@ -115,7 +144,7 @@ def train(
     run_dir: str | Path,
     device: torch.device,
     dist: DistInfo | None = None,
-    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+    evaluate: Evaluate | None = None,
 ) -> dict[str, Any]:
     """Train `model` for `cfg.total_steps` optimizer steps (fewer when it stops early); return
     the last logged values, plus `best` ({metric, value, step, stopped_early}) with keep_best."""
@@ -130,7 +159,7 @@ def train(
     optimizer = optimizer_for(model, cfg)
     scaler = make_grad_scaler(cfg.precision, device)
     machine = machine_summary(device, cfg.precision)
-    saved_machine: dict = {}
+    saved_machine: dict[str, Any] = {}
     step, resumed_window = _restore(run_dir, model, optimizer, scaler, batches, dist, best,
                                     saved_machine)
     start_step = step
@@ -139,7 +168,7 @@ def train(
     writer = MetricsWriter(run_dir, enabled=dist.is_main, resume_step=step)
     bar = _progress(cfg, dist, step)
     window = _LogWindow.restored(resumed_window, dist)
-    last: dict[str, float] = {}
+    last: dict[str, Any] = {}
     wrapped.train()
     try:  # a failed run closes its writers too (TensorBoard's thread must not outlive it)
         while step < cfg.total_steps and not (best is not None and best.should_stop):
@@ -198,7 +227,7 @@ def _last_logged(run_dir: Path) -> dict[str, Any]:
     return {k: v for k, v in rows[-1].items() if k not in ("step", "kind", "time")} if rows else {}
 
 
-def _best_tracker(cfg: TrainConfig, evaluate) -> BestTracker | None:
+def _best_tracker(cfg: TrainConfig, evaluate: Evaluate | None) -> BestTracker | None:
     if cfg.early_stop_patience < 0:
         raise ConfigError("config key 'train.early_stop_patience': expected >= 0, got "
                           f"{cfg.early_stop_patience}")
@@ -213,8 +242,8 @@ def _best_tracker(cfg: TrainConfig, evaluate) -> BestTracker | None:
     return BestTracker(cfg.keep_best, cfg.early_stop_patience)
 
 
-def _track_best(best: BestTracker, results: dict, step: int, model, run_dir: Path,
-                dist: DistInfo) -> None:
+def _track_best(best: BestTracker, results: dict[str, Any], step: int, model: nn.Module,
+                run_dir: Path, dist: DistInfo) -> None:
     """Update `best` on the main process (the only one that validates) and share it."""
     if dist.is_main and best.update(results, step):
         save_best_weights(run_dir, model)
@@ -222,7 +251,7 @@ def _track_best(best: BestTracker, results: dict, step: int, model, run_dir: Pat
     best.load_state_dict(state)
 
 
-def _progress(cfg: TrainConfig, dist: DistInfo, step: int):
+def _progress(cfg: TrainConfig, dist: DistInfo, step: int) -> tqdm | None:
     if not (cfg.progress and dist.is_main):
         return None
     from tqdm.auto import tqdm
@@ -232,17 +261,19 @@ def _progress(cfg: TrainConfig, dist: DistInfo, step: int):
 
 @dataclasses.dataclass
 class _MicroBatches:
-    """What one optimizer step's micro-batches left behind: their logs, whether any loss was
-    non-finite (a device flag, read once per step), and who they were (for the error)."""
+    """What one optimizer step's micro-batches left behind: their logs (float64 tensors on the
+    device, or numbers), whether any loss was non-finite (a device flag, read once per step),
+    and who they were (for the error)."""
 
-    logs: list[dict[str, float]]
+    logs: list[Logs]
     bad_loss: torch.Tensor  # () bool
     tasks: list[str]
     record_ids: list[str]
     items: int
 
 
-def _accumulate(wrapped, stream, cfg, device, scaler) -> _MicroBatches:
+def _accumulate(wrapped: nn.Module, stream: Iterator[Any], cfg: TrainConfig,
+                device: torch.device, scaler: torch.amp.GradScaler) -> _MicroBatches:
     """Forward/backward `grad_accum` micro-batches; gradients sync only on the last one."""
     out = _MicroBatches([], torch.zeros((), dtype=torch.bool, device=device), [], [], 0)
     for micro in range(cfg.grad_accum):
@@ -255,11 +286,29 @@ def _accumulate(wrapped, stream, cfg, device, scaler) -> _MicroBatches:
                 loss, logs = wrapped(batch)
             scaler.scale(loss / cfg.grad_accum).backward()
         out.bad_loss |= ~torch.isfinite(loss.detach())
-        out.logs.append({key: float(value) for key, value in logs.items()})
+        out.logs.append({key: _detached(value) for key, value in logs.items()})
         out.tasks.append(str(getattr(batch, "task", type(batch).__name__)))
         out.record_ids += _record_ids(batch)
         out.items += int(getattr(batch, "size", 0) or 0)
     return out
+
+
+def _detached(value: torch.Tensor | float) -> torch.Tensor | float:
+    """A log value kept where it is: a tensor stays on its device (float64, so sums match
+    Python's float arithmetic), a number stays a number. No host sync."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(torch.float64)
+    return float(value)
+
+
+def _as_floats(values: dict[str, torch.Tensor | float]) -> dict[str, float]:
+    """`values` as Python floats, with one host sync for all the tensors among them."""
+    keys = [k for k, v in values.items() if isinstance(v, torch.Tensor)]
+    out = {k: float(v) for k, v in values.items() if not isinstance(v, torch.Tensor)}
+    if keys:
+        synced = torch.stack([values[k].reshape(()) for k in keys]).tolist()
+        out.update(zip(keys, synced, strict=True))
+    return {k: out[k] for k in values}
 
 
 def _record_ids(batch: Any) -> list[str]:
@@ -276,7 +325,8 @@ class NonFiniteError(VlkitError):
     """A non-finite loss or gradient under `train.on_nonfinite=error`."""
 
 
-def _optimizer_step(model, optimizer, scaler, cfg: TrainConfig, micro: _MicroBatches,
+def _optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer,
+                    scaler: torch.amp.GradScaler, cfg: TrainConfig, micro: _MicroBatches,
                     step: int) -> float | None:
     """Unscale, clip and step; the gradient norm, or None when the step was skipped.
 
@@ -288,10 +338,12 @@ def _optimizer_step(model, optimizer, scaler, cfg: TrainConfig, micro: _MicroBat
     params = [p for p in model.parameters() if p.grad is not None]
     max_norm = cfg.grad_clip if cfg.grad_clip > 0 else math.inf  # inf: measure, don't clip
     norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
-    bad_loss = bool(micro.bad_loss)
-    bad_grad = not bool(torch.isfinite(norm)) and cfg.precision != "fp16"
+    # The step's one host sync: the loss flag and the norm read together.
+    flag, norm_value = torch.stack([micro.bad_loss.to(norm), norm.detach()]).tolist()
+    bad_loss = flag != 0
+    bad_grad = not math.isfinite(norm_value) and cfg.precision != "fp16"
     if bad_loss or bad_grad:
-        what = "loss" if bad_loss else f"gradient (norm {float(norm)})"
+        what = "loss" if bad_loss else f"gradient (norm {norm_value})"
         ids = ", ".join(micro.record_ids[:20]) or "not carried by this batch type"
         more = f" and {len(micro.record_ids) - 20} more" if len(micro.record_ids) > 20 else ""
         message = (f"non-finite {what} at step {step} (task {'/'.join(dict.fromkeys(micro.tasks))}"
@@ -307,41 +359,44 @@ def _optimizer_step(model, optimizer, scaler, cfg: TrainConfig, micro: _MicroBat
     scaler.step(optimizer)
     scaler.update()
     optimizer.zero_grad(set_to_none=True)
-    return float(norm)
+    return norm_value
 
 
 class _LogWindow:
-    """Sums of the logged values since the last log line. Saved in checkpoints, so a resumed
-    run's first line averages the same steps as the uninterrupted run's."""
+    """Sums of the logged values since the last log line, kept on the device until `means` or
+    `state_dict` reads them. Saved in checkpoints, so a resumed run's first line averages the
+    same steps as the uninterrupted run's."""
 
     def __init__(self, sums: dict[str, float] | None = None,
-                 counts: dict[str, int] | None = None, items: int = 0, seconds: float = 0.0):
-        self.sums: dict[str, float] = defaultdict(float, sums or {})
+                 counts: dict[str, int] | None = None, items: int = 0,
+                 seconds: float = 0.0) -> None:
+        self.sums: dict[str, torch.Tensor | float] = dict(sums or {})
         self.counts: dict[str, int] = defaultdict(int, counts or {})
         self.items = items
         self.start = time.perf_counter() - seconds
 
     @classmethod
-    def restored(cls, per_rank: list[dict] | None, dist: DistInfo) -> _LogWindow:
+    def restored(cls, per_rank: list[dict[str, Any]] | None, dist: DistInfo) -> _LogWindow:
         """This rank's window from a checkpoint (ranks log different values until averaged)."""
         if not per_rank:
             return cls()
         state = per_rank[dist.rank] if len(per_rank) == dist.world_size else per_rank[0]
         return cls(state["sums"], state["counts"], int(state["items"]), float(state["seconds"]))
 
-    def state_dict(self) -> dict:
-        return {"sums": dict(self.sums), "counts": dict(self.counts), "items": self.items,
+    def state_dict(self) -> dict[str, Any]:
+        return {"sums": _as_floats(self.sums), "counts": dict(self.counts), "items": self.items,
                 "seconds": time.perf_counter() - self.start}
 
     def add(self, micro: _MicroBatches) -> None:
         for logs in micro.logs:
             for key, value in logs.items():
-                self.sums[key] += value
+                self.sums[key] = self.sums.get(key, 0.0) + value
                 self.counts[key] += 1
         self.items += micro.items
 
     def means(self) -> dict[str, float]:
-        return {k: self.sums[k] / self.counts[k] for k in self.sums}
+        sums = _as_floats(self.sums)
+        return {k: sums[k] / self.counts[k] for k in sums}
 
     def items_per_s(self) -> float:
         return self.items / max(time.perf_counter() - self.start, 1e-9)
@@ -353,9 +408,10 @@ class _LogWindow:
         self.start = time.perf_counter()
 
 
-def _validate(model, evaluate, writer, step, dist) -> dict:
+def _validate(model: nn.Module, evaluate: Evaluate, writer: MetricsWriter, step: int,
+              dist: DistInfo) -> dict[str, Any]:
     """The validation results on the main process ({} on the others)."""
-    results: dict = {}
+    results: dict[str, Any] = {}
     if dist.is_main:
         model.eval()
         with torch.no_grad():
@@ -367,8 +423,9 @@ def _validate(model, evaluate, writer, step, dist) -> dict:
     return results
 
 
-def _save(run_dir, step, model, optimizer, scaler, batches, cfg, dist, window,
-          best: BestTracker | None, machine: dict) -> None:
+def _save(run_dir: Path, step: int, model: nn.Module, optimizer: torch.optim.Optimizer,
+          scaler: torch.amp.GradScaler, batches: BatchStream, cfg: TrainConfig, dist: DistInfo,
+          window: _LogWindow, best: BestTracker | None, machine: dict[str, Any]) -> None:
     rng_ranks = gather_objects(ckpt.rng_state()) if dist.enabled else None
     windows = gather_objects(window.state_dict()) if dist.enabled else [window.state_dict()]
     if dist.is_main:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from vlkit.data.masking import MlmMasker
-from vlkit.data.masking_wwm import WholeWordMasker, continuation_ids
+from vlkit.data.masking import MlmMasker, WholeWordMasker, continuation_ids
 from vlkit.text.tokenizer import get_tokenizer
 
 CLS, SEP, MASK = 101, 102, 103

@@ -6,7 +6,7 @@ import pytest
 import torch
 from tiny_stores import write_image_store
 
-from vlkit.data.collate_nlvr2 import collate_nlvr2
+from vlkit.data.collate.nlvr2 import collate_nlvr2
 from vlkit.data.datasets.nlvr2 import Nlvr2Dataset
 from vlkit.data.stores.native_txt import NativeTextStore, NativeTextStoreWriter
 from vlkit.utils.errors import DataError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vlkit.data.collate_text import collate_text_mlm
+from vlkit.data.collate.text import collate_text_mlm
 from vlkit.data.datasets.text_corpus import TextCorpus
 from vlkit.data.synthetic.corpus import corpus_sentences, write_corpus
 from vlkit.text.tokenizer import get_tokenizer

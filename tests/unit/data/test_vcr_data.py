@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.unit.data.tiny_stores import write_image_store
-from vlkit.data.collate_vcr import collate_vcr
+from vlkit.data.collate.vcr import collate_vcr
 from vlkit.data.datasets.vcr import (
     VcrDataset,
     VcrEvalDataset,

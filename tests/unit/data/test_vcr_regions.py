@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from tests.unit.data.tiny_stores import write_image_store
-from vlkit.data.collate_vcr import collate_vcr
+from vlkit.data.collate.vcr import collate_vcr
 from vlkit.data.datasets.vcr import VcrDataset, VcrEvalDataset, vcr_text, vcr_text_regions
 from vlkit.data.stores.native_txt import NativeTextStore, NativeTextStoreWriter
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from vlkit.data.synthetic.features import get_extractor
 from vlkit.extract.backbones import IMAGENET_MEAN, IMAGENET_STD
 from vlkit.extract.boxes import read_box_file
 from vlkit.extract.extractor import Extractor
 from vlkit.extract.grid import grid_boxes
 from vlkit.extract.options import ExtractOptions
+from vlkit.featurizers.synthetic import get_extractor
 from vlkit.utils.errors import ConfigError, DataError
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 from released_keys import key_list, released_state_dict
 
@@ -12,9 +11,6 @@ from vlkit.models.io import load_model
 
 GEO_256 = {4096: 8 * 256 + 12}  # object input width when G is VL-BERT's 256 and D = 12
 
-
-def _need_model() -> None:
-    pytest.importorskip("vlkit.models.vlbert")  # the VL-BERT model (issue 7, part 2)
 
 SAMPLE = ("vlbert.word_embeddings.weight", "vlbert.visual_ln_object.weight",
           "vlbert.encoder.layer.1.attention.self.key.bias", "vlbert.end_embedding.weight",
@@ -30,7 +26,6 @@ def _save(sd: dict, path) -> None:
 
 
 def test_prec_pretrain_checkpoint_converts(tmp_path, fixtures_dir, capsys):
-    _need_model()
     sd = released_state_dict(fixtures_dir, "vlbert_base_pretrain")
     _save(sd, tmp_path / "vl-bert-base-prec.model")
     assert main(["convert", "vlbert", str(tmp_path / "vl-bert-base-prec.model"),
@@ -48,7 +43,6 @@ def test_prec_pretrain_checkpoint_converts(tmp_path, fixtures_dir, capsys):
 
 
 def test_e2e_checkpoint_leaves_the_resnet_out(tmp_path, fixtures_dir, capsys):
-    _need_model()
     listing = key_list(fixtures_dir, "vlbert_base_pretrain")
     # no masked-region feature in e2e files: G must come from elsewhere (default 256)
     sd = released_state_dict(fixtures_dir, "vlbert_base_pretrain", sizes=GEO_256,
@@ -68,7 +62,6 @@ def test_e2e_checkpoint_leaves_the_resnet_out(tmp_path, fixtures_dir, capsys):
 
 
 def test_vqa_checkpoint_and_problems_named(tmp_path, fixtures_dir, capsys):
-    _need_model()
     sd = released_state_dict(fixtures_dir, "vlbert_base_vqa", sizes=GEO_256)
     _save(sd, tmp_path / "vqa.model")
     assert main(["convert", "vlbert", str(tmp_path / "vqa.model"), str(tmp_path / "vl")]) == 0

@@ -24,7 +24,7 @@ def test_ngram_counts():
 
 
 def test_matches_pycocoevalcap_cider_d():
-    pytest.importorskip("pycocoevalcap")
+    pytest.importorskip("pycocoevalcap", reason='pip install -e ".[dev]" (pycocoevalcap)')
     from pycocoevalcap.cider.cider_scorer import CiderScorer
 
     oracle = CiderScorer(n=4, sigma=6.0)

@@ -31,7 +31,8 @@ def _encode(vocab_dir: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_text_only_encoder_matches_transformers_bert():
-    transformers = pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers",
+                                       reason='pip install -e ".[dev]" (transformers)')
     cfg = model_config_from_bert(BERT_DIR, hidden_dropout=0.0, attention_dropout=0.0)
     model = build_model(cfg, heads=("mlm", "itm")).eval()
     loaded = init_text_from_bert(model, BERT_DIR)

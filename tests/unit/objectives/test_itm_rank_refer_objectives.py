@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from vlkit.data.batch import RankBatch
 from vlkit.data.collate import collate_inputs, collate_re
-from vlkit.losses.ranking import rank_loss
+from vlkit.losses.finetune import rank_loss
 from vlkit.models.config import ModelConfig
 from vlkit.models.uniter import Uniter
 from vlkit.objectives.itm_rank import ItmRankObjective, hardest_rows, rank_scores, select_pairs

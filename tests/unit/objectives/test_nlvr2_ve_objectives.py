@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from vlkit.data.collate import collate_vqa
-from vlkit.data.collate_nlvr2 import collate_nlvr2
+from vlkit.data.collate.nlvr2 import collate_nlvr2
 from vlkit.models.config import ModelConfig
 from vlkit.models.nlvr2 import expand_token_types
 from vlkit.models.zoo import build_model

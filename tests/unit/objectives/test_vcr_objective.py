@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from vlkit.objectives.vcr import choice_scores, vcr_loss
+from vlkit.losses.finetune import labelled_cross_entropy
+from vlkit.objectives.vcr import choice_scores
 
 
 def test_choice_scores_are_the_right_logit_per_example() -> None:
@@ -19,4 +20,4 @@ def test_loss_is_mean_cross_entropy_over_known_rows() -> None:
     targets = torch.tensor([1, 1, -1])
     # rows: -log(1/2) and -log(3/4); the unknown row is skipped
     expected = (math.log(2.0) + math.log(4.0 / 3.0)) / 2
-    assert math.isclose(vcr_loss(logits, targets).item(), expected, rel_tol=1e-6)
+    assert math.isclose(labelled_cross_entropy(logits, targets).item(), expected, rel_tol=1e-6)

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 
 from vlkit.data.batch import ReBatch
 from vlkit.data.collate import collate_inputs, collate_mlm, collate_mrm
-from vlkit.data.collate_text import collate_text_mlm
-from vlkit.losses.soft_ce import soft_cross_entropy
+from vlkit.data.collate.text import collate_text_mlm
+from vlkit.losses.pretrain import soft_cross_entropy
 from vlkit.models.config import ModelConfig
 from vlkit.models.vlbert import VlBert
 from vlkit.objectives.vlbert import VlBertPretrainObjective
@@ -71,6 +71,21 @@ def test_vqa_objective_reads_the_answer_slot():
     expected = F.binary_cross_entropy_with_logits(model.final_mlp(hidden), batch.targets) * 4
     torch.testing.assert_close(loss, expected)
     assert set(logs) == {"vqa_loss", "vqa_acc"}
+
+
+def test_vqa_objective_gives_every_parameter_a_gradient():
+    """Its `uses_all_parameters` claim (DDP runs without find_unused_parameters on it)."""
+    from vlkit.data.batch import VqaBatch
+    from vlkit.train.trainer import find_unused_parameters
+
+    torch.manual_seed(0)
+    model = VlBert(CFG, heads=("vqa",), num_answers=4).train()
+    batch = VqaBatch(inputs=collate_inputs([_example(2, 3, 0), _example(1, 2, 1)]),
+                     targets=torch.tensor([[0, 1.0, 0, 0], [0.3, 0, 0, 0]]), qids=["a", "b"])
+    objective = VlBertVqaObjective(mask_id=103, sep_id=3)
+    objective(model, batch)[0].backward()
+    assert [n for n, p in model.named_parameters() if p.grad is None] == []
+    assert find_unused_parameters(objective) is False
 
 
 def test_re_objective_labels_are_iou_above_half():

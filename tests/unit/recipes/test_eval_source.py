@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from vlkit.recipes import task_recipe
 from vlkit.recipes.eval_run import find_source, load_config, read_run_config
-from vlkit.recipes.evaluation import split_stores, task_module
+from vlkit.recipes.evaluation import split_stores
 from vlkit.utils.errors import CheckpointError, ConfigError
 
 CONFIG = "recipe: vqa\nout: old\nmodel: {name: uniter-tiny, img_dim: 16}\n"
@@ -73,6 +74,6 @@ def test_config_takes_the_weights_token_types_and_overrides(tmp_path):
 
 
 def test_tasks_without_evaluation_are_named():
-    assert hasattr(task_module("vqa"), "task_eval")
+    assert hasattr(task_recipe("vqa"), "task_eval")
     with pytest.raises(ConfigError, match="'pretrain' has no evaluation"):
-        task_module("pretrain")
+        task_recipe("pretrain")

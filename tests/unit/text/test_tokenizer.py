@@ -19,7 +19,8 @@ def test_wordpiece_and_lowercasing():
 
 
 def test_matches_transformers_bert_tokenizer():
-    transformers = pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers",
+                                       reason='pip install -e ".[dev]" (transformers)')
     from vlkit.text.tokenizer import resolve_vocab
 
     ref = transformers.BertTokenizerFast(str(resolve_vocab("bert-base-uncased")))

@@ -4,7 +4,7 @@ An example is a dict:
     {"id", "input_ids": (T,) int64 [CLS] ... [SEP],
      "imgs": [left, right], each {"img_id", "img_feat": (N, D), "img_pos_feat": (N, 7)},
      "nlvr2_target": int 1 = True, 0 = False (-1 when the record has no label)}
-The collate of the chosen variant (`vlkit.data.collate_nlvr2`) lays the pair out.
+The collate of the chosen variant (`vlkit.data.collate.nlvr2`) lays the pair out.
 """
 
 from __future__ import annotations

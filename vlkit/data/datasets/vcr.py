@@ -10,7 +10,7 @@ world, and each such WordPiece's `*_obj` entry is the index of its object in the
 region list: the image store must hold the annotation's objects first and in order
 (UNITER's `vcr_gt` features, optionally followed by detections), which the datasets check.
 
-Examples (dicts, for `vlkit.data.collate_vcr`):
+Examples (dicts, for `vlkit.data.collate.vcr`):
     {"id", "img_id", "img_feat": (N, D), "img_pos_feat": (N, 7),
      "rows": [{"input_ids": (T_k,), "txt_type_ids": (T_k,), "txt_region_ids": (T_k,)}, ...],
      "targets": [1 for the right choice, 0 wrong, -1 unknown] per row,

@@ -23,16 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from vlkit.data.records import ImageRecord, xyxy_to_box7
+from vlkit.data.regions import box_records
 from vlkit.data.stores.native_img import NativeImageStoreWriter
 from vlkit.data.stores.native_txt import NativeTextStoreWriter
 from vlkit.data.synthetic.entailment import LABELS as VE_LABELS
 from vlkit.data.synthetic.entailment import snli_ve_records
-from vlkit.data.synthetic.features import (
-    LABEL_NAMES,
-    FeatureExtractor,
-    get_extractor,
-    region_boxes,
-)
+from vlkit.data.synthetic.features import LABEL_NAMES, region_boxes
 from vlkit.data.synthetic.features import soft_labels as make_soft_labels
 from vlkit.data.synthetic.language import (
     CONTENT_WORDS,
@@ -45,7 +41,7 @@ from vlkit.data.synthetic.render import render_scene
 from vlkit.data.synthetic.scene import IMAGE_SIZE, SceneImage, sample_scene
 from vlkit.data.synthetic.vcr import vcr_records
 from vlkit.data.synthetic.vqa import ANS2LABEL, ANSWERS, vqa_records
-from vlkit.extract.boxes import box_records
+from vlkit.featurizers.synthetic import FeatureExtractor, get_extractor
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.atomic import atomic_dir
 from vlkit.utils.errors import ConfigError, DataError
@@ -82,7 +78,7 @@ def make_images(seed: int, indices: range, extractor: FeatureExtractor
                 ) -> tuple[list[ImageRecord], list[SceneImage], np.ndarray]:
     """Scenes, pixels (B, 96, 96, 3) uint8 and region records of images `indices`.
 
-    The records come from the given-boxes extraction route (`vlkit.extract.boxes`) with the
+    The records come from the given-boxes extraction code (`vlkit.data.regions`) with the
     fixed pixel extractor as its backbone: the same code as `vlkit extract --route boxes
     --backbone synthetic`.
     """

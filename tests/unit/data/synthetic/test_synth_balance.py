@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from vlkit.data.synthetic.entailment import snli_ve_records
-from vlkit.data.synthetic.features import get_extractor
 from vlkit.data.synthetic.nlvr2 import nlvr2_records
 from vlkit.data.synthetic.probes import bow_accuracy, chance_accuracy, majority_accuracy
 from vlkit.data.synthetic.vqa import vqa_records
 from vlkit.data.synthetic.world import make_images
+from vlkit.featurizers.synthetic import get_extractor
 
 NUM = 600
 

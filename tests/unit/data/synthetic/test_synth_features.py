@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from vlkit.data.stores.native_img import NativeImageStore
-from vlkit.data.synthetic.features import LABEL_NAMES, FeatureExtractor, get_extractor
+from vlkit.data.synthetic.features import LABEL_NAMES
 from vlkit.data.synthetic.probes import ridge_probe
 from vlkit.data.synthetic.world import make_images
+from vlkit.featurizers.synthetic import FeatureExtractor, get_extractor
 
 
 def test_store_features_boxes_and_soft_labels(synth_world):

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 import torch
 
-from vlkit.data.batch import UniterInputs, _TaskBatch
-from vlkit.data.collate import collate_inputs, pad_flat
+from vlkit.data.batch import TaskBatch, UniterInputs
+from vlkit.data.collate.inputs import collate_inputs
+from vlkit.data.collate.pad import pad_flat
 from vlkit.utils.errors import DataError
 
 
 @dataclass
-class VcrBatch(_TaskBatch):
+class VcrBatch(TaskBatch):
     """B examples of S rows each (S = 4 in training; 8 or 20 at evaluation), example-major.
 
     inputs: B * S rows, with txt_type_ids (0 question, 2 answer, 3 rationale).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from vlkit.cli.convert import add_common_args, written
+from vlkit.cli.convert.args import add_common_args, written
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from vlkit.data.batch import Nlvr2Batch
-from vlkit.data.collate import collate_inputs
+from vlkit.data.collate.inputs import collate_inputs
 from vlkit.utils.errors import DataError
 
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import torch
 
-from vlkit.data.batch import _Movable
-from vlkit.data.collate import _flat, pad_flat
+from vlkit.data.batch import Movable
+from vlkit.data.collate.pad import flatten, pad_flat
 from vlkit.utils.errors import DataError
 
 
 @dataclass
-class TextMlmBatch(_Movable):
+class TextMlmBatch(Movable):
     """Masked language modelling on text alone.
 
     input_ids: (B, Lt) int64 [CLS] w ... [SEP] (masked), right-padded with 0.
@@ -40,6 +40,6 @@ def collate_text_mlm(examples: Sequence[dict]) -> TextMlmBatch:
     if not examples:
         raise DataError("collate: got an empty list of examples")
     lens = torch.tensor([len(ex["input_ids"]) for ex in examples], dtype=torch.long)
-    ids = pad_flat(_flat([ex["input_ids"] for ex in examples], torch.long), lens)
-    labels = pad_flat(_flat([ex["txt_labels"] for ex in examples], torch.long), lens, fill=-1)
+    ids = pad_flat(flatten([ex["input_ids"] for ex in examples], torch.long), lens)
+    labels = pad_flat(flatten([ex["txt_labels"] for ex in examples], torch.long), lens, fill=-1)
     return TextMlmBatch(input_ids=ids, txt_lens=lens, txt_labels=labels)

@@ -1,4 +1,4 @@
-"""`vlkit data VERB ...`: build and check stores. One module per verb (vlkit.cli.data_<verb>)."""
+"""`vlkit data VERB ...`: build and check stores. One module per verb (vlkit.cli.data.<verb>)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import importlib
 
 VERBS = {
-    "synth": "vlkit.cli.data_synth",
-    "import": "vlkit.cli.data_import",
-    "inspect": "vlkit.cli.data_inspect",
-    "validate": "vlkit.cli.data_validate",
-    "export": "vlkit.cli.data_export",
+    "synth": "vlkit.cli.data.synth",
+    "import": "vlkit.cli.data.import_cmd",
+    "inspect": "vlkit.cli.data.inspect",
+    "validate": "vlkit.cli.data.validate",
+    "export": "vlkit.cli.data.export",
 }
 
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import torch
 
 from vlkit.data.batch import CaptionBatch, UniterInputs, VlpBatch, VlpVqaBatch
-from vlkit.data.collate import _flat, collate_inputs, pad_flat, pad_rows
+from vlkit.data.collate.inputs import collate_inputs
+from vlkit.data.collate.pad import flatten, pad_flat, pad_rows
 from vlkit.data.vlp import BI, S2S, type_ids, vlp_box, vlp_masks
 
 
@@ -35,7 +36,7 @@ def collate_vlp(examples: Sequence[dict], label_dim: int) -> VlpBatch:
     inputs, img_types = _vlp_inputs(examples, label_dim, modes)
     inputs.attn_masks = vlp_masks(modes, inputs.txt_lens, inputs.num_bbs,
                                   int(inputs.attn_masks.shape[1]))
-    labels = pad_flat(_flat([ex["txt_labels"] for ex in examples], torch.long),
+    labels = pad_flat(flatten([ex["txt_labels"] for ex in examples], torch.long),
                       inputs.txt_lens, fill=-1)
     return VlpBatch(inputs=inputs, img_type_ids=img_types, txt_labels=labels, modes=modes)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import torch
 
-from vlkit.data.masking import MlmMasker
+from vlkit.data.masking.tokens import MlmMasker
 
 
 def continuation_ids(tokens: list[str]) -> list[int]:
