@@ -25,14 +25,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from machine_info import describe_machine
+from machine_info import cpu_isa, describe_machine, matmul_peak
 from PIL import Image
 
 from vlkit.extract.butd.boxes import per_class_max_conf
@@ -98,18 +97,6 @@ def count_flops(model: ButdDetector, pixels: np.ndarray, dtype: torch.dtype | No
     return int(counter.get_total_flops())
 
 
-def matmul_peak(dtype: torch.dtype, n: int, repeats: int = 5) -> float:
-    """Best FLOP/s of an n x n x n matrix product over `repeats` (the cores are shared: the
-    best run is the closest to the machine's peak)."""
-    a, b = (torch.randn(n, n, dtype=dtype) for _ in range(2))
-    rates = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        a @ b
-        rates.append(2 * n**3 / (time.perf_counter() - start))
-    return max(rates[1:])
-
-
 def feature_gap(model: ButdDetector, fp32: dict[str, torch.Tensor], bf16: dict[str, torch.Tensor],
                 pixels: np.ndarray) -> dict[str, float]:
     """bf16 autocast features of the fp32 run's proposals against the fp32 features, and
@@ -126,14 +113,6 @@ def feature_gap(model: ButdDetector, fp32: dict[str, torch.Tensor], bf16: dict[s
             "same_proposals": bool(torch.equal(bf16["proposals"], fp32["proposals"])),
             "kept_fp32": len(fp32["kept"]), "kept_bf16": len(bf16["kept"]),
             "kept_both": len(set(fp32["kept"].tolist()) & set(bf16["kept"].tolist()))}
-
-
-def cpu_isa() -> list[str]:
-    flags = ""
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
-    return [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in flags]
 
 
 def measure(model: ButdDetector, pixels: np.ndarray, name: str, dtype: torch.dtype | None,
@@ -169,7 +148,7 @@ def main() -> None:
         precisions["bf16"] = torch.bfloat16
     rows, outs, gap = [], {}, None
     for name, dtype in precisions.items():
-        peak = matmul_peak(dtype or torch.float32, args.peak_n)
+        peak = matmul_peak(name, torch.device("cpu"), args.peak_n, best=True)
         row, outs[name] = measure(model, pixels, name, dtype, args.repeats, peak)
         rows.append(row)
     if "bf16" in precisions:

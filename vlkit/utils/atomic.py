@@ -87,3 +87,24 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+class FolderWriter:
+    """Base of writers that build a folder atomically: subclasses define `close()` (finalise
+    and rename into place) and `abort(exc)` (discard); as a context manager the block's
+    outcome picks one."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def abort(self, exc: BaseException) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self.abort(exc)

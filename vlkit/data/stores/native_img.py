@@ -24,14 +24,14 @@ import numpy as np
 
 from vlkit.data.records import ImageRecord
 from vlkit.data.stores.manifest import read_json, read_manifest
-from vlkit.utils.atomic import atomic_dir
+from vlkit.utils.atomic import FolderWriter, atomic_dir
 from vlkit.utils.errors import DataError
 
 FORMAT = "vlkit-img"
 VERSION = 1
 
 
-class NativeImageStoreWriter:
+class NativeImageStoreWriter(FolderWriter):
     """Append ImageRecords; `close()` finalises atomically. Use as a context manager."""
 
     def __init__(self, path: str | Path, feat_dtype: str = "float16", overwrite: bool = False,
@@ -113,14 +113,6 @@ class NativeImageStoreWriter:
             handle.close()
         self._ctx.__exit__(type(exc), exc, exc.__traceback__)
 
-    def __enter__(self) -> NativeImageStoreWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc is None:
-            self.close()
-        else:
-            self.abort(exc)
 
 
 class NativeImageStore:

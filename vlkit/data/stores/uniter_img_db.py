@@ -30,6 +30,7 @@ import numpy as np
 
 from vlkit.data.records import ImageRecord, box6_to_box7
 from vlkit.data.stores.lmdb_reader import LmdbReader, unpack_msgpack
+from vlkit.utils.atomic import FolderWriter, atomic_dir
 from vlkit.utils.errors import DataError
 
 _TH_RE = re.compile(
@@ -229,7 +230,7 @@ def rule_name(conf_th: float, max_bb: int, min_bb: int) -> str:
     return f"th{conf_th}_max{max_bb}_min{min_bb}"
 
 
-class UniterImageDbWriter:
+class UniterImageDbWriter(FolderWriter):
     """Write ImageRecords as a UNITER img_db that UNITER's own DetectFeatLmdb opens.
 
     Layout written (the img_db split folder `path`):
@@ -247,7 +248,6 @@ class UniterImageDbWriter:
                  max_bb: int = 100, overwrite: bool = False, meta: dict | None = None):
         import lmdb
 
-        from vlkit.utils.atomic import atomic_dir
 
         self.path = Path(path)
         self.rule = rule_name(conf_th, max_bb, min_bb)
@@ -292,11 +292,3 @@ class UniterImageDbWriter:
         self._env.close()
         self._ctx.__exit__(type(err), err, err.__traceback__)
 
-    def __enter__(self) -> UniterImageDbWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc is None:
-            self.close()
-        else:
-            self.abort(exc)
