@@ -248,7 +248,6 @@ class UniterImageDbWriter(FolderWriter):
                  max_bb: int = 100, overwrite: bool = False, meta: dict | None = None):
         import lmdb
 
-
         self.path = Path(path)
         self.rule = rule_name(conf_th, max_bb, min_bb)
         self.meta = meta
