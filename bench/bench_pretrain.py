@@ -19,7 +19,9 @@ memory, FLOPs per sample and MFU, and vlkit/VisualBERT ratios.
         [--models vlkit,visualbert]
 
 `--models` may add `vlkit-padded`: vlkit with `model.pack_tokens=false` (the encoder computes
-the padding positions too), to measure what token packing saves in the same run.
+the padding positions too), to measure what token packing saves in the same run, and `vlbert`
+/ `vlp`: vlkit's other families on the same MLM batch (VLP with half seq2seq, half
+bidirectional masks).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ SIZES = {"base": dict(hidden_size=768, num_layers=12, num_heads=12, intermediate
          "tiny": dict(hidden_size=128, num_layers=3, num_heads=4, intermediate_size=512)}
 VOCAB = 30522
 FEAT_DIM, NUM_REGIONS, TXT_RANGE, MASK_PROB = 2048, 36, (24, 40), 0.15
+LABELS = 1601  # VLP's class-probability slot input (background + 1600 VG classes)
 
 
 def random_examples(batch: int, seed: int) -> list[dict]:
@@ -77,6 +80,50 @@ def vlkit_step_fn(size: str, task: str, batch: int, device: torch.device,
     optimizer = build_optimizer(model, lr=1e-5)
     data = COLLATE[task](random_examples(batch, seed=0)).to(device)
     objective = PretrainObjective()
+
+    def step() -> None:
+        loss, _ = objective(model, data)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return step
+
+
+def family_step_fn(family: str, size: str, task: str, batch: int, device: torch.device):
+    """A masked-language-modelling step of vlkit's VL-BERT (MLM with visual clues) or VLP
+    (half seq2seq, half bidirectional masks; region slots with 1601 class probabilities) on
+    the same examples: the other families' token packing measured against VisualBERT."""
+    from vlkit.data.collate import COLLATE
+    from vlkit.data.collate.vlp import collate_vlp
+    from vlkit.models.config import ModelConfig
+    from vlkit.train.optim import build_optimizer
+
+    if task != "mlm":
+        raise SystemExit(f"{family}: only the mlm task is benchmarked")
+    examples = random_examples(batch, seed=0)
+    if family == "vlbert":
+        from vlkit.models.vlbert import VlBert
+        from vlkit.objectives.vlbert import VlBertPretrainObjective
+
+        cfg = ModelConfig(**SIZES[size], arch="vlbert", vocab_size=VOCAB, img_dim=FEAT_DIM,
+                          type_vocab_size=3)
+        model, objective = VlBert(cfg, heads=("mlm",)), VlBertPretrainObjective()
+        data = COLLATE["mlm"](examples)
+    else:
+        from vlkit.models.vlp import Vlp
+        from vlkit.objectives.vlp import VlpObjective
+
+        cfg = ModelConfig(**SIZES[size], arch="vlp", vocab_size=VOCAB, img_dim=FEAT_DIM,
+                          img_label_dim=LABELS, type_vocab_size=6)
+        gen = torch.Generator().manual_seed(1)
+        for i, ex in enumerate(examples):
+            ex["vlp_mode"] = i % 2
+            ex["img_soft_labels"] = torch.rand(NUM_REGIONS, LABELS, generator=gen).softmax(-1)
+        model, objective = Vlp(cfg), VlpObjective()
+        data = collate_vlp(examples, LABELS)
+    model = model.to(device).train()
+    optimizer = build_optimizer(model, lr=1e-5)
+    data = data.to(device)
 
     def step() -> None:
         loss, _ = objective(model, data)
@@ -133,6 +180,8 @@ def measure_one(args: argparse.Namespace) -> dict:
     device = torch.device(args.device)
     if args.model == "visualbert":
         step = visualbert_step_fn(args.size, args.task, args.batch, device)
+    elif args.model in ("vlbert", "vlp"):
+        step = family_step_fn(args.model, args.size, args.task, args.batch, device)
     else:
         step = vlkit_step_fn(args.size, args.task, args.batch, device,
                              pack_tokens=args.model != "vlkit-padded")
@@ -171,6 +220,8 @@ def run_all(args: argparse.Namespace) -> dict:
     for precision in args.precisions.split(","):
         for task in args.tasks.split(","):
             for model in args.models.split(","):
+                if model in ("vlbert", "vlp") and task != "mlm":
+                    continue
                 cmd = [sys.executable, __file__, "--one", "--model", model, "--task", task,
                        "--precision", precision, *_shared_flags(args)]
                 done = subprocess.run(cmd, capture_output=True, text=True)
@@ -210,7 +261,8 @@ def main() -> None:
     ap.add_argument("--precisions", default="fp32", help="comma list of fp32, bf16")
     ap.add_argument("--tasks", default="mlm,itm", help="comma list of mlm, itm")
     ap.add_argument("--models", default="vlkit,visualbert",
-                    help="comma list of vlkit, visualbert, vlkit-padded")
+                    help="comma list of vlkit, visualbert, vlkit-padded, vlbert, vlp "
+                         "(vlbert and vlp: mlm only)")
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
