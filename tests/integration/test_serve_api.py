@@ -149,3 +149,12 @@ def test_a_model_that_fails_to_load_stops_start_up(tmp_path, capsys):
     broken.mkdir()
     assert main(["serve", "--checkpoint", str(broken)]) == 2
     assert f"cannot serve {broken}" in capsys.readouterr().err
+
+
+def test_an_extractor_that_cannot_load_stops_start_up(runs, tmp_path, capsys):
+    bad = tmp_path / "frcnn.bin"
+    bad.write_bytes(b"not a weights file")
+    assert main(["serve", "--checkpoint", str(runs["vqa"]), "--extractor", "butd",
+                 "--weights", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot serve {runs['vqa']}: extractor:" in err and str(bad) in err

@@ -8,6 +8,7 @@ synthetic world with saved pixels (`vlkit data synth --png N`), the page can sho
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from vlkit.inference.pipeline import TASKS, Pipeline
 from vlkit.recipes.eval_run import find_source, read_run_config
 from vlkit.utils.errors import CheckpointError, VlkitError
+
+log = logging.getLogger(__name__)
 
 SAMPLE_IMAGES = 24  # stored image ids listed per model for the page's picker
 
@@ -57,9 +60,22 @@ def load_models(checkpoints: list[str], extractor: Any = None, device: str = "au
             pipe = Pipeline(task, checkpoint, extractor=extractor, device=device)
         except (VlkitError, OSError) as err:
             raise CheckpointError(f"cannot serve {checkpoint}: {err}") from err
+        _load_extractor(pipe, checkpoint, given=extractor is not None)
         name = _unique(_name_of(checkpoint), models)
         models[name] = ServedModel(name, task, str(checkpoint), pipe, *_stored_images(pipe))
     return models
+
+
+def _load_extractor(pipe: Pipeline, checkpoint: str, given: bool) -> None:
+    """Build the extractor for uploads now, not at the first upload: a given extractor that
+    fails stops start-up; a run whose stores record no extraction serves stored ids only."""
+    try:
+        pipe.extractor  # noqa: B018 - built and cached on first access
+    except (VlkitError, OSError) as err:
+        if given:
+            raise CheckpointError(f"cannot serve {checkpoint}: extractor: {err}") from err
+        log.warning("%s: uploads cannot be extracted (%s); stored img_ids still work",
+                    checkpoint, err)
 
 
 def _name_of(checkpoint: str | Path) -> str:
