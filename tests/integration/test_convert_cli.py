@@ -92,6 +92,10 @@ def test_export_then_convert_keeps_heads_dropout_vocab_and_predict_works(world, 
                      "--img-id", rec["img_id"], "--img-store", str(world / "img")]) == 0
         answers.append(json.loads(capsys.readouterr().out)["answers"])
     assert answers[0] == answers[1]
+    from_run = tmp_path / "from_run.pt"  # a run directory exports its model/ folder
+    assert main(["convert", "uniter", "--export", str(run), str(from_run)]) == 0
+    a, b = (torch.load(f, weights_only=True) for f in (pt, from_run))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_released_weights_with_uniter_json_config_or_a_warned_guess(tmp_path, caplog):

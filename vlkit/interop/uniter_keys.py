@@ -24,6 +24,7 @@ from vlkit.interop.uniter_config import read_uniter_json, sidecar_path, uniter_j
 from vlkit.models.config import ModelConfig
 from vlkit.models.io import (
     CONFIG,
+    WEIGHTS,
     LoadReport,
     heads_in,
     load_model,
@@ -225,7 +226,11 @@ def convert_uniter_state_dict(sd: dict[str, torch.Tensor], dst: str | Path,
 
 def export_uniter_checkpoint(src: str | Path, dst: str | Path) -> Path:
     """vlkit checkpoint folder -> a UNITER-named state dict file (torch.save, atomic), with
-    its config beside it in UNITER's JSON format (`sidecar_path(dst)`, see uniter_config)."""
+    its config beside it in UNITER's JSON format (`sidecar_path(dst)`, see uniter_config).
+    `src` may also be a run directory: its `model/` folder is exported."""
+    src = Path(src)
+    if not (src / WEIGHTS).is_file() and (src / "model" / WEIGHTS).is_file():
+        src = src / "model"
     model = load_model(src)
     sd = export_uniter_state_dict(model)
     atomic_write(dst, lambda tmp: torch.save(sd, tmp))
