@@ -72,14 +72,21 @@ def vlkit_step_fn(size: str, task: str, batch: int, device: torch.device,
     from vlkit.models.config import ModelConfig
     from vlkit.models.uniter import PRETRAIN_HEADS, Uniter
     from vlkit.objectives.pretrain import PretrainObjective
-    from vlkit.train.optim import build_optimizer
 
     cfg = ModelConfig(**SIZES[size], vocab_size=VOCAB, img_dim=FEAT_DIM,
                       pack_tokens=pack_tokens)
-    model = Uniter(cfg, heads=PRETRAIN_HEADS).to(device).train()
+    model = Uniter(cfg, heads=PRETRAIN_HEADS)
+    return training_step(model, PretrainObjective(),
+                         COLLATE[task](random_examples(batch, seed=0)), device)
+
+
+def training_step(model, objective, data, device: torch.device):
+    """One vlkit training step (objective, backward, AdamW) on a fixed batch, as a closure."""
+    from vlkit.train.optim import build_optimizer
+
+    model = model.to(device).train()
     optimizer = build_optimizer(model, lr=1e-5)
-    data = COLLATE[task](random_examples(batch, seed=0)).to(device)
-    objective = PretrainObjective()
+    data = data.to(device)
 
     def step() -> None:
         loss, _ = objective(model, data)
@@ -96,7 +103,6 @@ def family_step_fn(family: str, size: str, task: str, batch: int, device: torch.
     from vlkit.data.collate import COLLATE
     from vlkit.data.collate.vlp import collate_vlp
     from vlkit.models.config import ModelConfig
-    from vlkit.train.optim import build_optimizer
 
     if task != "mlm":
         raise SystemExit(f"{family}: only the mlm task is benchmarked")
@@ -121,16 +127,7 @@ def family_step_fn(family: str, size: str, task: str, batch: int, device: torch.
             ex["img_soft_labels"] = torch.rand(NUM_REGIONS, LABELS, generator=gen).softmax(-1)
         model, objective = Vlp(cfg), VlpObjective()
         data = collate_vlp(examples, LABELS)
-    model = model.to(device).train()
-    optimizer = build_optimizer(model, lr=1e-5)
-    data = data.to(device)
-
-    def step() -> None:
-        loss, _ = objective(model, data)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    return step
+    return training_step(model, objective, data, device)
 
 
 def visualbert_step_fn(size: str, task: str, batch: int, device: torch.device):

@@ -12,7 +12,6 @@ would report is refused with a DataError naming the store and the record, by the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from vlkit.data.records import ImageRecord
@@ -22,10 +21,11 @@ from vlkit.data.stores.validate import (
     store_num_answers,
     store_vocab_size,
 )
+from vlkit.data.stores.view import StoreView
 from vlkit.utils.errors import DataError
 
 
-class CheckedTextStore:
+class CheckedTextStore(StoreView):
     """Wraps any text store (native, UNITER txt_db, concatenated); reads are checked."""
 
     def __init__(self, store: Any, vocab_size: int | None = None):
@@ -43,19 +43,6 @@ class CheckedTextStore:
                             f"`vlkit data validate {self.store.path}` lists every problem")
         return rec
 
-    def ids(self) -> list[str]:
-        return self.store.ids()
-
-    def __len__(self) -> int:
-        return len(self.store)
-
-    def __contains__(self, rid: str) -> bool:
-        return rid in self.store
-
-    def __iter__(self) -> Iterator[dict]:
-        for rid in self.store.ids():
-            yield self.get(rid)
-
     def __getattr__(self, name: str) -> Any:
         # path, manifest, task, meta and format-specific fields (txt2img, id2len) as stored
         if name == "store":
@@ -63,7 +50,7 @@ class CheckedTextStore:
         return getattr(self.store, name)
 
 
-class CheckedImageStore:
+class CheckedImageStore(StoreView):
     """Wraps any image store; each record read is checked (feature sizes: the first read sets
     the dimension the others must match)."""
 
@@ -80,15 +67,6 @@ class CheckedImageStore:
                             f"{first.what}; `vlkit data validate {self.store.path}` lists "
                             "every problem")
         return rec
-
-    def ids(self) -> list[str]:
-        return self.store.ids()
-
-    def __len__(self) -> int:
-        return len(self.store)
-
-    def __contains__(self, image_id: str) -> bool:
-        return image_id in self.store
 
     def __getattr__(self, name: str) -> Any:
         # path, feat_dim, manifest and format-specific fields as stored

@@ -24,16 +24,17 @@ Image names are kept as they are (with ".npz"): UNITER's img_db keys carry the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
 from vlkit.data.records import JOIN
 from vlkit.data.stores.uniter_txt_db import UniterTextStore
+from vlkit.data.stores.view import StoreView
 from vlkit.utils.errors import DataError
 
 
-class UniterTaskView:
+class UniterTaskView(StoreView):
     """The TextSource interface (`path`, `manifest`, `task`, `meta`, `ids`, `get`) over a
     UniterTextStore; `get` returns the record in the shape of vlkit's `task` datasets.
 
@@ -63,24 +64,11 @@ class UniterTaskView:
     def meta(self) -> dict:
         return self.manifest["meta"]
 
-    def ids(self) -> list[str]:
-        return self.store.ids()
-
-    def __len__(self) -> int:
-        return len(self.store)
-
-    def __contains__(self, rid: str) -> bool:
-        return rid in self.store
-
     def get(self, rid: str) -> dict[str, Any]:
         raw = self.store.get(rid)
         where = f"{self.path}: record '{rid}'"
         return {"id": rid, "input_ids": _ids(raw, "input_ids", where),
                 **self._convert(self, raw, where)}
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        for rid in self.ids():
-            yield self.get(rid)
 
     @cached_property
     def images(self) -> dict[Any, dict]:
