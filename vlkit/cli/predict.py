@@ -232,19 +232,15 @@ def _caption(pipe, args: argparse.Namespace, options: dict) -> int:
     """Several --img-id / --image at once: one caption each, decoded as one batch."""
     key, values = ("img_id", args.img_id) if args.img_id else ("image", args.image)
     if not values:
-        raise _missing_images()
+        from vlkit.utils.errors import ConfigError
+
+        raise ConfigError("give the image(s) by --img-id or by --image")
     results = pipe([{key: v} for v in values], batch_size=len(values), **options)
     beam = options["beam_size"] or pipe.model.options.beam_size
     print(json.dumps({"task": "caption", "beam_size": beam, "captions": [
         {"img_id": v if key == "img_id" else Path(v).stem, "caption": r["caption"],
          "images": r["images"]} for v, r in zip(values, results, strict=True)]}, indent=2))
     return 0
-
-
-def _missing_images():
-    from vlkit.utils.errors import ConfigError
-
-    return ConfigError("give the image(s) by --img-id or by --image")
 
 
 def _warn_unknown(result: dict) -> None:

@@ -25,6 +25,7 @@ with `attention=True` (vqa, ve, itm, re), `attention`: [layer][head][region] = t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -141,19 +142,27 @@ class Pipeline:
     def _stored_boxes(self, image: RawImage, width: int, height: int) -> list:
         """Pixel boxes of the extraction store's record named like the image file (the
         synthetic world's PNGs and their store): the given-boxes extractors need boxes."""
-        source = self._extraction_source()
-        if source is not None and image.name:
-            for path in (source, source / "img"):
-                try:
-                    store = open_store(path)
-                except DataError:
-                    continue
-                if hasattr(store, "num_boxes") and image.name in store:
-                    scale = np.array([width, height, width, height], dtype=np.float32)
-                    return (store.get(image.name).boxes[:, :4] * scale).tolist()
+        store = self._box_store
+        if store is not None and image.name and image.name in store:
+            scale = np.array([width, height, width, height], dtype=np.float32)
+            return (store.get(image.name).boxes[:, :4] * scale).tolist()
         raise InputError("boxes", f"image '{image.name}': this extractor pools given boxes, "
                          "and no store record has that name: give its pixel [x1, y1, x2, y2] "
                          "boxes (vlkit predict: --boxes FILE)")
+
+    @cached_property
+    def _box_store(self) -> Any:
+        """The image store the extraction settings came from (or the world's `img`), opened
+        once; None when there is none."""
+        source = self._extraction_source()
+        for path in (source, source / "img") if source is not None else ():
+            try:
+                store = open_store(path)
+            except DataError:
+                continue
+            if hasattr(store, "num_boxes"):
+                return store
+        return None
 
     def _resolve_images(self, example: Example, position: int, memory: list[ImageRecord]
                         ) -> tuple[list[str], list[dict]]:

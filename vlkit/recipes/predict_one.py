@@ -1,11 +1,13 @@
-"""`vlkit predict`: one example from the command line through a saved model.
+"""A saved model loaded for one task: what `vlkit.pipeline` (and so `vlkit predict` and
+`vlkit serve`) runs examples through.
 
     model = PredictModel.load("runs/vqa", "vqa")
-    model.predict("what color is the circle ?", [img_store], ["synth-000001"], top_k=5)
+    records = [model.record("q0", "what color is the circle ?", ["synth-000001"])]
+    model.predict_batch(records, [img_store], top_k=5)
 
-The text goes through the run's tokenizer into a one-record in-memory text store, and then
-through the same dataset, collate and scoring functions as training and evaluation, so the
-one example is encoded exactly as a stored one would be. Images are looked up by id in the
+The texts go through the run's tokenizer into an in-memory text store, and then through the
+same dataset, collate and scoring functions as training and evaluation, so an example is
+encoded exactly as a stored one would be. Images are looked up by id in the
 given image stores (anything with the ImageSource interface).
 """
 
@@ -106,9 +108,6 @@ class PredictModel:
             names = [names[str(i)] for i in range(len(names))]
         return list(names) if names else None
 
-    def labels(self) -> list[str] | None:
-        return self.label_names
-
     def record(self, rid: str, text: str, img_ids: Sequence[str]) -> dict:
         """A text record of `text` about `img_ids`, tokenised as the run's stores were."""
         need = TASKS[self.task][1]
@@ -122,12 +121,6 @@ class PredictModel:
         else:
             record["img_id"] = img_ids[0]
         return record
-
-    def predict(self, text: str, img_stores: list, img_ids: list[str], top_k: int = 5) -> dict:
-        """The task's answer for `text` about the image(s) `img_ids`, as a JSON-able dict."""
-        record = self.record(RECORD_ID, text, img_ids)
-        out = {"task": self.task, "text": text, "img_ids": list(img_ids)}
-        return {**out, **self.predict_batch([record], img_stores, top_k)[0]}
 
     @torch.inference_mode()
     def predict_batch(self, records: Sequence[dict], img_stores: list, top_k: int = 5
@@ -156,7 +149,7 @@ class PredictModel:
         data = VqaDataset(pairs, num) if self.task == "vqa" else VeDataset(pairs)
         batch = COLLATE["vqa"]([data[i] for i in range(len(data))]).to(self.device)
         logits = vqa_logits(self.model, batch).cpu()
-        labels = self.labels()
+        labels = self.label_names
         names = labels or [str(k) for k in range(num)]
         if self.task == "ve":  # the store's class names, else UNITER's order (VeDataset)
             names = labels if labels and len(labels) == num else list(data.label_names)
