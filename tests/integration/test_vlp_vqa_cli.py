@@ -39,12 +39,8 @@ def test_vlp_vqa_head_reads_cls_and_the_question_sep():
            "img_soft_labels": torch.softmax(torch.randn(3, 3), -1), "vqa_targets": torch.zeros(4),
            "qid": str(i)} for i, n in enumerate((2, 4))]
     batch = collate_vlp_vqa(ex, 3)
-    assert batch.inputs.attn_masks.shape == (2, 9, 9) and int(batch.img_type_ids.max()) == 0
+    assert batch.inputs.attn_masks.shape == (2, 9, 9) and int(batch.inputs.img_type_ids.max()) == 0
     with torch.no_grad():
-        seq = model(input_ids=batch.inputs.input_ids, position_ids=batch.inputs.position_ids,
-                    img_feat=batch.inputs.img_feat, img_pos_feat=batch.inputs.img_pos_feat,
-                    attn_masks=batch.inputs.attn_masks, gather_index=batch.inputs.gather_index,
-                    txt_type_ids=batch.inputs.txt_type_ids,
-                    img_type_ids=batch.img_type_ids).sequence
+        seq = model(batch.inputs).sequence
         expected = model.ans_classifier(seq[:, 0] * seq[torch.arange(2), torch.tensor([3, 5])])
         torch.testing.assert_close(vlp_vqa_logits(model, batch), expected)

@@ -29,6 +29,10 @@ FORBIDDEN = {
     "viz": {"train", "recipes", "cli"},
     "inference": {"cli"},
     "serve": {"modules", "models", "losses", "objectives", "train", "cli"},
+    # the typed model input: below both data (which builds it) and models (which read it)
+    "encoder_input": {"config", "configtools", "text", "data", "modules", "models", "losses",
+                      "metrics", "objectives", "train", "recipes", "interop", "generation",
+                      "extract", "viz", "inference", "serve", "featurizers", "cli"},
     # the synthetic world's fixed pixel backbone, below both data and extract
     "featurizers": {"config", "configtools", "text", "data", "modules", "models", "losses",
                     "metrics", "objectives", "train", "recipes", "interop", "generation",

@@ -15,79 +15,13 @@ targets, and says its `task`. `.to(device)` moves every tensor field (non_blocki
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import torch
 
+from vlkit.encoder_input import EncoderInput, Movable
 
-def _move(value, device: torch.device | str, non_blocking: bool):
-    if isinstance(value, torch.Tensor):
-        return value.to(device, non_blocking=non_blocking)
-    if hasattr(value, "to") and hasattr(value, "__dataclass_fields__"):
-        return value.to(device, non_blocking=non_blocking)
-    return value
-
-
-class Movable:
-    """`.to(device)` for dataclasses of tensors: returns a new object, tensors moved."""
-
-    def to(self, device: torch.device | str, non_blocking: bool = True):
-        moved = {f.name: _move(getattr(self, f.name), device, non_blocking) for f in fields(self)}
-        return replace(self, **moved)
-
-    def pin_memory(self):
-        """Page-locked copy (DataLoader's `pin_memory=True` calls this)."""
-        pinned = {f.name: getattr(self, f.name).pin_memory()
-                  for f in fields(self) if isinstance(getattr(self, f.name), torch.Tensor)}
-        nested = {f.name: getattr(self, f.name).pin_memory() for f in fields(self)
-                  if isinstance(getattr(self, f.name), Movable)}
-        return replace(self, **pinned, **nested)
-
-
-@dataclass
-class UniterInputs(Movable):
-    """The model inputs shared by every single-stream task.
-
-    input_ids: (B, Lt) int64, [CLS] w ... [SEP], right-padded with 0.
-    position_ids: (1, Lt) int64, arange(Lt), broadcast over rows.
-    img_feat: (B, Nr, D) float32 region features, zero-padded (masked regions zeroed for MRM).
-    img_pos_feat: (B, Nr, 7) float32 boxes [x1, y1, x2, y2, w, h, w*h], zero-padded.
-    attn_masks: (B, L) int64, 1 on the tl_i + nbb_i real positions of the compact sequence.
-    gather_index: (B, L) int64 into cat([txt (B, Lt), img (B, Nr)], 1): row i =
-        [0..tl_i-1, Lt..Lt+nbb_i-1, then identity arange for padding].
-    txt_lens: (B,) int64 true text lengths (with [CLS]/[SEP]).
-    num_bbs: (B,) int64 true region counts.
-    img_masks: (B, Nr) bool, True = region masked (MRM batches only), else None.
-    txt_type_ids: (B, Lt) int64 token types, or None (all zeros).
-    record_ids: B record ids (str), or None; they name the records when a step goes wrong.
-    """
-
-    input_ids: torch.Tensor
-    position_ids: torch.Tensor
-    img_feat: torch.Tensor
-    img_pos_feat: torch.Tensor
-    attn_masks: torch.Tensor
-    gather_index: torch.Tensor
-    txt_lens: torch.Tensor
-    num_bbs: torch.Tensor
-    img_masks: torch.Tensor | None = None
-    txt_type_ids: torch.Tensor | None = None
-    record_ids: list[str] | None = None
-
-    @property
-    def size(self) -> int:
-        """Number of examples B."""
-        return int(self.input_ids.shape[0])
-
-    @property
-    def num_tokens(self) -> int:
-        """Real (non-padding) joint tokens: sum of tl_i + nbb_i."""
-        return int(self.attn_masks.sum())
-
-    @property
-    def padded_tokens(self) -> int:
-        """Positions the encoder computes: B * L."""
-        return int(self.attn_masks.numel())
+UniterInputs = EncoderInput  # the name collate and tasks used before EncoderInput
 
 
 class TaskBatch(Movable):
@@ -225,13 +159,13 @@ class Nlvr2Batch(TaskBatch):
     variant "paired" / "paired-attn": inputs hold 2B rows, rows 2k and 2k+1 = the sentence with
     example k's left and right image. variant "triplet": B rows, each the sentence followed by
     the left image's regions then the right image's.
-    img_type_ids: (rows, Nr) int64 region token types, 1 = left image, 2 = right, 0 = padding.
+    inputs.img_type_ids: (rows, Nr) int64 region token types, 1 = left image, 2 = right,
+        0 = padding.
     targets: (B,) int64, 1 = True, 0 = False, -1 = unlabelled.
     ids: list of B identifiers.
     """
 
     inputs: UniterInputs
-    img_type_ids: torch.Tensor
     targets: torch.Tensor
     ids: list[str]
     variant: str = "paired-attn"
@@ -249,14 +183,13 @@ class VlpBatch(TaskBatch):
 
     inputs.attn_masks: (B, L, L) int64 attention mask built by `vlkit.data.vlp` (1 = may
         attend); inputs.img_pos_feat: (B, Nr, 6 + C) normalised VLP region slots;
-        inputs.txt_type_ids: (B, Lt) token types of the mode.
-    img_type_ids: (B, Nr) int64 region token types of the mode.
+        inputs.txt_type_ids: (B, Lt) and inputs.img_type_ids: (B, Nr) token types of the
+        mode.
     txt_labels: (B, Lt) int64 original id at masked caption positions, -1 elsewhere.
     modes: (B,) int64, 1 = seq2seq, 0 = bidirectional.
     """
 
     inputs: UniterInputs
-    img_type_ids: torch.Tensor
     txt_labels: torch.Tensor
     modes: torch.Tensor
     task: str = "vlp"
@@ -267,14 +200,13 @@ class CaptionBatch(TaskBatch):
     """Decoding prefixes: [CLS] + regions of B images, with their reference captions.
 
     inputs: text = [CLS] only (B, 1); attn_masks (B, L) padding mask of the prefix;
-        img_pos_feat (B, Nr, 6 + C) VLP region slots; txt_type_ids (B, 1) seq2seq source type.
-    img_type_ids: (B, Nr) int64 seq2seq source type.
+        img_pos_feat (B, Nr, 6 + C) VLP region slots; txt_type_ids (B, 1) and
+        img_type_ids (B, Nr) the seq2seq source type.
     refs: B lists of reference captions, each a list of token ids without [CLS]/[SEP].
     img_ids: B image ids.
     """
 
     inputs: UniterInputs
-    img_type_ids: torch.Tensor
     refs: list[list[list[int]]]
     img_ids: list[str]
     task: str = "caption"
@@ -285,12 +217,10 @@ class VlpVqaBatch(TaskBatch):
     """VQA in VLP's bidirectional mode (VLP's VQA head reads the [CLS] and [SEP] outputs).
 
     inputs: as `VlpBatch` (bidirectional (B, L, L) mask, VLP region slots, mode-0 types).
-    img_type_ids: (B, Nr) int64 region token types.
     targets: (B, A) float32 soft answer scores.  qids: B question ids.
     """
 
     inputs: UniterInputs
-    img_type_ids: torch.Tensor
     targets: torch.Tensor
     qids: list[str]
     task: str = "vqa"

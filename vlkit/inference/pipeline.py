@@ -288,13 +288,12 @@ class Pipeline:
         """[example][layer][head][region]: the attention [CLS] pays to each region."""
         from vlkit.data.collate import collate_inputs
         from vlkit.data.datasets import PairDataset
-        from vlkit.objectives.inputs import encoder_kwargs
         from vlkit.recipes.predict_one import MemoryTextStore
 
         pairs = PairDataset(MemoryTextStore(records, self.cfg.text.vocab), stores,
                             self.cfg.data.max_txt_len)
         inputs = collate_inputs([pairs[i] for i in range(len(pairs))])
-        out = self.model.model(**encoder_kwargs(inputs.to(self.device)), output_attentions=True)
+        out = self.model.model(inputs.to(self.device), output_attentions=True)
         maps = torch.stack([a.float().cpu() for a in out.attentions], dim=1)  # (B, L, H, Q, K)
         result = []
         for b in range(len(records)):

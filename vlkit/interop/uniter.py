@@ -18,7 +18,8 @@ from typing import Any
 
 import torch
 
-from vlkit.data.batch import ItmBatch, MlmBatch, MrmBatch, UniterInputs
+from vlkit.data.batch import ItmBatch, MlmBatch, MrmBatch
+from vlkit.encoder_input import EncoderInput
 from vlkit.interop.uniter_keys import (
     LoadReport,
     convert_uniter_checkpoint,
@@ -85,11 +86,11 @@ def _batch(inputs: dict[str, torch.Tensor], task: str) -> dict[str, torch.Tensor
     return batch
 
 
-def _inputs(inputs: dict[str, torch.Tensor], task: str) -> UniterInputs:
+def _inputs(inputs: dict[str, torch.Tensor], task: str) -> EncoderInput:
     """The task's collated inputs as the typed batch field the objectives read."""
     b = _batch(inputs, task)
     txt_lens = (b["input_ids"] != 0).sum(1)
-    return UniterInputs(input_ids=b["input_ids"], position_ids=b["position_ids"],
+    return EncoderInput(input_ids=b["input_ids"], position_ids=b["position_ids"],
                         img_feat=b["img_feat"], img_pos_feat=b["img_pos_feat"],
                         attn_masks=b["attn_masks"], gather_index=b["gather_index"],
                         txt_lens=txt_lens, num_bbs=b["attn_masks"].sum(1) - txt_lens,
@@ -121,11 +122,11 @@ def ot_settings(manifest: dict) -> OtSettings:
 @torch.no_grad()
 def _encoder_outputs(model: Uniter, inputs: dict) -> dict[str, torch.Tensor]:
     enc, plain = model.uniter, _batch(inputs, "plain")
-    out = model(**plain, output_all_layers=True)
+    out = model(_inputs(inputs, "plain"), output_all_layers=True)
     ids, pos = plain["input_ids"], plain["position_ids"]
-    text_only = model(input_ids=ids, position_ids=pos, attn_masks=(ids != 0).long())
-    img_only = model(img_feat=plain["img_feat"], img_pos_feat=plain["img_pos_feat"],
-                     attn_masks=inputs["img_only.attn_masks"])
+    text_only = model(EncoderInput.text_only(ids))
+    img_only = model(EncoderInput(img_feat=plain["img_feat"], img_pos_feat=plain["img_pos_feat"],
+                                  attn_masks=inputs["img_only.attn_masks"]))
     return {
         "encoder.embedding_output": enc.embed(ids, pos, plain["img_feat"], plain["img_pos_feat"],
                                               plain["gather_index"]),

@@ -26,7 +26,6 @@ from vlkit.models.io import (
     CONFIG,
     WEIGHTS,
     LoadReport,
-    heads_in,
     load_model,
     load_state_dict_checked,
     read_state_dict,
@@ -35,6 +34,7 @@ from vlkit.models.io import (
 from vlkit.models.nlvr2 import nlvr2_variant_of
 from vlkit.models.presets import MODEL_PRESETS
 from vlkit.models.uniter import Uniter
+from vlkit.models.uniter import heads_in as infer_heads
 from vlkit.utils.atomic import atomic_write, atomic_write_json
 from vlkit.utils.errors import CheckpointError, ConfigError
 from vlkit.utils.suggest import did_you_mean
@@ -69,13 +69,6 @@ def load_uniter_state_dict(model: nn.Module, sd: dict[str, torch.Tensor],
 def export_uniter_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's weights under UNITER's names (tied aliases included, as separate copies)."""
     return {key: value.detach().clone() for key, value in model.state_dict().items()}
-
-
-def infer_heads(sd: dict[str, torch.Tensor]) -> tuple[list[str], int | None]:
-    """Heads present in a UNITER-named state dict and the VQA answer count (or None)."""
-    heads = heads_in(sd)
-    num_answers = sd["vqa_output.3.weight"].shape[0] if "vqa_output.3.weight" in sd else None
-    return heads, num_answers
 
 
 def _require(sd: dict[str, torch.Tensor], key: str) -> torch.Tensor:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.config import ModelConfig
 from vlkit.models.embeddings import ImageEmbeddings, TextEmbeddings
 from vlkit.modules import Pooler, TokenPacking, TransformerStack, attention_bias
@@ -125,6 +126,17 @@ class UniterEncoder(nn.Module):
         sequence = layers[-1]
         return EncoderOutput(sequence, self.pooler(sequence),
                              layers if output_all_layers else None, attentions=attentions)
+
+
+def encode_compact(encoder: UniterEncoder, inp: EncoderInput, output_all_layers: bool = False,
+                   output_attentions: bool = False) -> EncoderOutput:
+    """Run a UNITER-layout encoder (UNITER, VLP) on a typed `EncoderInput`."""
+    return encoder(attn_masks=inp.attn_masks, input_ids=inp.input_ids,
+                   position_ids=inp.position_ids, img_feat=inp.img_feat,
+                   img_pos_feat=inp.img_pos_feat, gather_index=inp.gather_index,
+                   img_masks=inp.img_masks, txt_type_ids=inp.txt_type_ids,
+                   img_type_ids=inp.img_type_ids, output_all_layers=output_all_layers,
+                   output_attentions=output_attentions)
 
 
 def split_compact(sequence: torch.Tensor, scatter_index: torch.Tensor, txt_len: int,

@@ -102,3 +102,15 @@ class RegionClassifier(nn.Module):
 def vqa_head(hidden_size: int, num_answers: int, eps: float = 1e-12) -> nn.Sequential:
     """UNITER's VQA classifier over the pooled output. (B, H) -> (B, num_answers)."""
     return _mlp(hidden_size, num_answers, eps, width=2 * hidden_size)
+
+
+def named_head(model: nn.Module, modules: dict[str, str], name: str) -> nn.Module:
+    """The submodule behind head `name` of a model whose family maps head names to attribute
+    paths in `modules` (e.g. "vqa" -> "vqa_output" in UNITER, "final_mlp" in VL-BERT)."""
+    if name not in modules:
+        raise KeyError(f"{type(model).__name__} has no head named '{name}'; its family's heads "
+                       f"are {sorted(modules)}")
+    if name not in model.heads:
+        raise KeyError(f"this {type(model).__name__} was built without the '{name}' head "
+                       f"(built with {list(model.heads)})")
+    return model.get_submodule(modules[name])

@@ -24,10 +24,8 @@ from torch import nn
 
 from vlkit.configtools import from_dict
 from vlkit.models.config import ModelConfig
-from vlkit.models.uniter import HEAD_PREFIXES
 from vlkit.models.uniter import TIED_WEIGHTS as UNITER_TIED
 from vlkit.models.vlbert import TIED_WEIGHTS as VLBERT_TIED
-from vlkit.models.vlbert import heads_in as vlbert_heads_in
 from vlkit.utils.atomic import atomic_dir
 from vlkit.utils.errors import CheckpointError, ConfigError
 from vlkit.utils.finite import check_finite
@@ -183,12 +181,6 @@ def load_weights(model: nn.Module, src: str | Path, strict: bool = True) -> Load
     return load_state_dict_checked(model, read_state_dict(path), strict, source=str(path))
 
 
-def heads_in(keys: Any) -> list[str]:
-    """Names of the heads whose parameters appear among `keys`."""
-    return [h for h, prefix in HEAD_PREFIXES.items()
-            if any(k.startswith(prefix) and k not in TIED_WEIGHTS for k in keys)]
-
-
 def load_model(src: str | Path, heads: list[str] | None = None, num_answers: int | None = None,
                strict: bool = True) -> nn.Module:
     """Build the model a checkpoint folder describes and load its weights.
@@ -197,17 +189,13 @@ def load_model(src: str | Path, heads: list[str] | None = None, num_answers: int
     asking for a head the checkpoint lacks needs strict=False (the head stays freshly
     initialised and is listed as missing).
     """
-    from vlkit.models.zoo import build_model
+    from vlkit.models.zoo import build_model, family
 
     cfg = read_model_config(src)
     sd = read_state_dict(_weights_path(src))
-    if heads is None and cfg.arch == "vlbert":
-        heads, found = vlbert_heads_in(sd)
-        num_answers = num_answers or found
-    if heads is None:
-        heads = heads_in(sd)
-    if "vqa" in heads and num_answers is None and "vqa_output.3.weight" in sd:
-        num_answers = sd["vqa_output.3.weight"].shape[0]
+    found_heads, found_answers = family(cfg.arch).heads_in(sd)
+    heads = found_heads if heads is None else heads
+    num_answers = num_answers or found_answers
     model = build_model(cfg, heads=heads, num_answers=num_answers)
     load_state_dict_checked(model, sd, strict, source=str(_weights_path(src)))
     return model

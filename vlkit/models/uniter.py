@@ -1,12 +1,12 @@
 """UNITER: the single-stream encoder plus the heads a job needs (UniterForPretraining's layout).
 
     model = Uniter(cfg, heads=("mlm", "mrfr", "mrc", "itm"))
-    out = model(input_ids=..., position_ids=..., img_feat=..., img_pos_feat=...,
-                attn_masks=..., gather_index=...)        # EncoderOutput, see encoder.py
-    logits = model.cls(out.sequence[:, :Lt][txt_labels != -1])   # (n_masked, V)
+    out = model.encode(batch.inputs)        # EncoderInput -> EncoderOutput (encoder.py)
+    logits = model.head("mlm")(out.sequence[:, :Lt][txt_labels != -1])   # (n_masked, V)
 
-`forward` runs only the encoder; heads are submodules that objectives apply to its outputs, so
-the model never masks inputs or computes losses. Parameter names equal UNITER's released ones
+`encode` (= calling the model) runs only the encoder; heads are submodules, named by task in
+`HEAD_MODULES`, that objectives apply to its outputs, so the model never masks inputs or
+computes losses. Parameter names equal UNITER's released ones
 (`uniter.*`, `cls.predictions.*`, `feat_regress.*`, `region_classifier.*`, `itm_output.*`,
 `vqa_output.*`), so a released state dict loads by a plain key copy. Tied parameters (listed in
 `TIED_WEIGHTS`) appear under both names in `state_dict()` as in UNITER.
@@ -14,14 +14,21 @@ the model never masks inputs or computes losses. Parameter names equal UNITER's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import nn
 
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.config import ModelConfig
-from vlkit.models.encoder import EncoderOutput, UniterEncoder
-from vlkit.models.heads import MlmHead, RegionClassifier, RegionFeatureRegression, vqa_head
+from vlkit.models.encoder import EncoderOutput, UniterEncoder, encode_compact
+from vlkit.models.heads import (
+    MlmHead,
+    RegionClassifier,
+    RegionFeatureRegression,
+    named_head,
+    vqa_head,
+)
 from vlkit.models.init_weights import init_bert_weights
 from vlkit.models.nlvr2 import nlvr2_modules
 from vlkit.models.vcr import vcr_head
@@ -33,11 +40,28 @@ TIED_WEIGHTS = {
     "cls.predictions.decoder.weight": "uniter.embeddings.word_embeddings.weight",
     "feat_regress.weight": "uniter.img_embeddings.img_linear.weight",
 }
+# head name -> the submodule that holds it (`model.head(name)`)
+HEAD_MODULES = {"mlm": "cls", "mrfr": "feat_regress", "mrc": "region_classifier",
+                "itm": "itm_output", "vqa": "vqa_output", "rank": "rank_output",
+                "re": "re_output", "nlvr2": "nlvr2_output", "vcr": "vcr_output"}
 HEAD_PREFIXES = {"mlm": "cls.", "mrfr": "feat_regress.", "mrc": "region_classifier.",
                  "itm": "itm_output.", "vqa": "vqa_output.", "rank": "rank_output.",
                  "re": "re_output.",
                  "nlvr2": "nlvr2_output.",
                  "vcr": "vcr_output."}
+
+
+def heads_in(sd: dict[str, torch.Tensor]) -> tuple[list[str], int | None]:
+    """Heads whose parameters a UNITER state dict holds, and its answer count (VQA)."""
+    answers = sd.get("vqa_output.3.weight")
+    return head_names(sd), None if answers is None else int(answers.shape[0])
+
+
+def head_names(keys: Iterable[str]) -> list[str]:
+    """Names of the heads whose parameters appear among `keys` (tied aliases ignored)."""
+    keys = list(keys)
+    return [h for h, prefix in HEAD_PREFIXES.items()
+            if any(k.startswith(prefix) and k not in TIED_WEIGHTS for k in keys)]
 
 
 class Uniter(nn.Module):
@@ -83,6 +107,15 @@ class Uniter(nn.Module):
         """UNITER's init: normal(0, initializer_range) weights, zero biases, unit LayerNorms."""
         init_bert_weights(module, self.cfg.initializer_range)
 
-    def forward(self, **inputs: torch.Tensor) -> EncoderOutput:
-        """Run the encoder on UNITER-collated keyword tensors (see vlkit.models.encoder)."""
-        return self.uniter(**inputs)
+    def forward(self, inp: EncoderInput, output_all_layers: bool = False,
+                output_attentions: bool = False) -> EncoderOutput:
+        """The encoder over UNITER's compact [text | regions] sequence (vlkit.models.encoder)."""
+        return encode_compact(self.uniter, inp, output_all_layers, output_attentions)
+
+    def encode(self, inp: EncoderInput, **options: bool) -> EncoderOutput:
+        """`model(inp)`: the vlkit model interface (zoo.VisionLanguageModel)."""
+        return self(inp, **options)
+
+    def head(self, name: str) -> nn.Module:
+        """The head named `name` (a key of HEAD_MODULES the model was built with)."""
+        return named_head(self, HEAD_MODULES, name)

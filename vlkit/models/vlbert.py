@@ -1,12 +1,14 @@
 """VL-BERT: one BERT over [CLS] text [SEP] [IMG]... [END], with a visual feature in every token.
 
     model = VlBert(cfg, heads=("mlm", "mvrc"))
-    out = model(input_ids=..., txt_lens=..., img_feat=..., img_pos_feat=..., num_bbs=...)
-    logits = model.vlbert.mlm_head(out.sequence[:, :Lt][masked])      # (n_masked, V)
+    out = model.encode(batch.inputs)          # EncoderInput -> VlBertOutput
+    logits = model.head("mlm")(out.sequence[:, :Lt][masked])      # (n_masked, V)
 
 Parameter names are VL-BERT's own (jackroos/VL-BERT `ResNetVLBERT*` modules; the list with
 shapes is in docs/vlbert.md), so a released state dict loads by a plain key copy. Like every
-vlkit model, `forward` runs only the encoder; heads are submodules that objectives apply:
+vlkit model, `encode` takes the shared `EncoderInput` (of which VL-BERT reads the lengths, not
+UNITER's compact mask and gather index) and runs only the encoder; heads are submodules,
+named by task in `HEAD_MODULES`, that objectives apply:
 `vlbert.mlm_head` (MLM with visual clues), `vlbert.mvrc_head` (masked RoI classification),
 `final_mlp` (VQA answer classifier over the [MASK] answer slot, the per-region RefCOCO+
 scorer, or VCR's choice scorer over the pooled [CLS] state). Differences from UNITER: the
@@ -23,9 +25,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.config import ModelConfig
 from vlkit.models.encoder import EncoderOutput, transformer_stack
-from vlkit.models.heads import MlmHead, PredictionTransform
+from vlkit.models.heads import MlmHead, PredictionTransform, named_head
 from vlkit.models.init_weights import init_bert_weights
 from vlkit.models.vlbert_embeddings import ObjectEncoder, VisualLinguisticEmbeddings, whole_image
 from vlkit.modules import TokenPacking, attention_bias
@@ -34,6 +37,8 @@ from vlkit.modules.transformer import Intermediate, Pooler
 HEADS = ("mlm", "mvrc", "vqa", "re", "vcr")
 FINAL_MLP_HEADS = ("vqa", "re", "vcr")  # each is `final_mlp`: at most one per model
 PRETRAIN_HEADS = ("mlm", "mvrc")
+HEAD_MODULES = {"mlm": "vlbert.mlm_head", "mvrc": "vlbert.mvrc_head", "vqa": "final_mlp",
+                "re": "final_mlp", "vcr": "final_mlp"}
 TIED_WEIGHTS = {"vlbert.mlm_head.predictions.decoder.weight": "vlbert.word_embeddings.weight"}
 TEXT_TYPE, ANSWER_TYPE, OBJECT_TYPE = 0, 1, 2
 
@@ -164,20 +169,17 @@ class VlBert(nn.Module):
             tokens = torch.where(is_masked, self.object_mask_word_embedding.weight, tokens)
         return reps, tokens
 
-    def forward(self, *, input_ids: torch.Tensor, txt_lens: torch.Tensor,
-                img_feat: torch.Tensor | None = None, img_pos_feat: torch.Tensor | None = None,
-                num_bbs: torch.Tensor | None = None, img_masks: torch.Tensor | None = None,
-                txt_type_ids: torch.Tensor | None = None,
-                txt_region_ids: torch.Tensor | None = None,
-                output_all_layers: bool = False,
+    def forward(self, inp: EncoderInput, output_all_layers: bool = False,
                 output_attentions: bool = False) -> VlBertOutput:
-        """input_ids (B, Lt) [CLS] .. [SEP] right-padded, txt_lens (B,); img_feat (B, Nr, D),
-        img_pos_feat (B, Nr, 7) normalised boxes, num_bbs (B,) -- or img_feat None for text
-        only (text-only corpus); img_masks (B, Nr) bool masked regions (MVRC);
-        txt_type_ids (B, Lt) 0 text / 1 answer; txt_region_ids (B, Lt) object whose visual
-        feature each text token gets (0 = whole image, k = region k-1; default all 0).
-        `output_attentions` (slower: explicit softmax) adds every layer's attention
-        probabilities (B, heads, L, L) over VL-BERT's layout (vlkit viz attention)."""
+        """VL-BERT over `inp` (vlkit.encoder_input): input_ids (B, Lt) [CLS] .. [SEP]
+        right-padded, txt_lens (B,); img_feat (B, Nr, D), img_pos_feat (B, Nr, 7) normalised
+        boxes, num_bbs (B,) -- or img_feat None for text only (text-only corpus); img_masks
+        (B, Nr) bool masked regions (MVRC); txt_type_ids (B, Lt) 0 text / 1 answer;
+        txt_region_ids (B, Lt) region whose visual feature each text token gets (-1 or None:
+        the whole image, as VL-BERT tags untagged words). `output_attentions` (slower:
+        explicit softmax) adds every layer's attention probabilities (B, heads, L, L) over
+        VL-BERT's layout."""
+        input_ids, txt_lens, img_feat = inp.input_ids, inp.txt_lens, inp.img_feat
         b, lt = input_ids.shape
         h = self.cfg.hidden_size
         if img_feat is None:
@@ -187,13 +189,13 @@ class VlBert(nn.Module):
             reps = tokens = None
             num_objs = torch.zeros_like(txt_lens)
         else:
-            reps, tokens = self._objects(img_feat, img_pos_feat, num_bbs, img_masks)
-            ids = (txt_region_ids if txt_region_ids is not None
-                   else torch.zeros_like(input_ids))  # (B, Lt)
+            reps, tokens = self._objects(img_feat, inp.img_pos_feat, inp.num_bbs, inp.img_masks)
+            ids = (inp.txt_region_ids.clamp_min(-1) + 1 if inp.txt_region_ids is not None
+                   else torch.zeros_like(input_ids))  # (B, Lt) 0 = whole image, k = region k-1
             txt_visual = reps.gather(1, ids.unsqueeze(-1).expand(-1, -1, h))  # (B, Lt, H)
-            num_objs = num_bbs + 1
+            num_objs = inp.num_bbs + 1
         hidden, mask = self.vlbert.embed(input_ids, txt_lens, txt_visual, tokens, reps,
-                                         num_objs, txt_type_ids)  # (B, L, H), (B, L)
+                                         num_objs, inp.txt_type_ids)  # (B, L, H), (B, L)
         bias = attention_bias(mask, hidden.dtype)
         attentions = None
         packing = TokenPacking.of(mask) if self.cfg.pack_tokens else None
@@ -215,6 +217,14 @@ class VlBert(nn.Module):
         pooled = pooler(sequence) if pooler is not None else sequence[:, 0]
         return VlBertOutput(sequence, pooled, layers if output_all_layers else None, regions,
                             attentions=attentions)
+
+    def encode(self, inp: EncoderInput, **options: bool) -> VlBertOutput:
+        """`model(inp)`: the vlkit model interface (zoo.VisionLanguageModel)."""
+        return self(inp, **options)
+
+    def head(self, name: str) -> nn.Module:
+        """The head named `name` (a key of HEAD_MODULES the model was built with)."""
+        return named_head(self, HEAD_MODULES, name)
 
 
 def heads_in(sd: dict[str, torch.Tensor]) -> tuple[list[str], int | None]:

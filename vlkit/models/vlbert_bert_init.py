@@ -66,3 +66,27 @@ def init_vlbert_from_bert(model: nn.Module, bert_dir: str | Path) -> list[str]:
                 own[ours].copy_(value)
             loaded.append(ours)
     return sorted(loaded)
+
+
+# VL-BERT's fine-tuning start (PARTIAL_PRETRAIN_PREFIX_CHANGES / CLASSIFIER_PRETRAINED): the
+# task classifier's transform begins as the pre-trained head's
+FINAL_MLP_SOURCES = {"vqa": "vlbert.mlm_head.predictions.transform.",
+                     "re": "vlbert.mvrc_head.transform."}
+
+
+def seed_final_mlp(model: nn.Module, sd: dict[str, torch.Tensor]) -> list[str]:
+    """After loading checkpoint `sd` into a VQA or RefCOCO+ VlBert, copy the pre-trained head
+    transform into `final_mlp.0` (VQA's from `vlbert.mlm_head.predictions.transform`,
+    RefCOCO+'s from `vlbert.mvrc_head.transform`), unless the checkpoint has a `final_mlp`
+    of its own. Returns the keys set."""
+    heads = [h for h in getattr(model, "heads", ()) if h in FINAL_MLP_SOURCES]
+    if not heads or any(k.startswith("final_mlp.") for k in sd):
+        return []
+    source, own, copied = FINAL_MLP_SOURCES[heads[0]], model.state_dict(), []
+    with torch.no_grad():
+        for key, value in sd.items():
+            target = "final_mlp.0." + key[len(source):]
+            if key.startswith(source) and target in own and own[target].shape == value.shape:
+                own[target].copy_(value)
+                copied.append(target)
+    return copied

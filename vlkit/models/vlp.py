@@ -1,10 +1,9 @@
 """Unified VLP: one BERT-style transformer for captioning and understanding (Zhou et al. 2020).
 
     model = Vlp(cfg)                                      # heads: "mlm" (always), "vqa"
-    out = model(input_ids=..., position_ids=..., img_feat=..., img_pos_feat=...,
-                attn_masks=(B, L, L) seq2seq or bidirectional mask, gather_index=...,
-                txt_type_ids=..., img_type_ids=...)       # EncoderOutput (see encoder.py)
-    logits = model.cls(out.sequence[:, :Lt][txt_labels != -1])      # (n_masked, V)
+    out = model.encode(batch.inputs)   # EncoderInput with a (B, L, L) seq2seq or
+                                       # bidirectional attn_masks -> EncoderOutput
+    logits = model.head("mlm")(out.sequence[:, :Lt][txt_labels != -1])   # (n_masked, V)
 
 The encoder is vlkit's single-stream encoder (UNITER's compact [text | regions] layout) with
 VLP's region slot embedder: vis_embed(feature) + vis_pe_embed([box6, class probabilities]) +
@@ -23,13 +22,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.config import ModelConfig
-from vlkit.models.encoder import EncoderOutput, UniterEncoder
-from vlkit.models.heads import MlmHead
+from vlkit.models.encoder import EncoderOutput, UniterEncoder, encode_compact
+from vlkit.models.heads import MlmHead, named_head
 from vlkit.models.init_weights import init_bert_weights
 from vlkit.modules import KeyValue, attention_bias
 
 VLP_HEADS = ("mlm", "vqa")
+HEAD_MODULES = {"mlm": "cls", "vqa": "ans_classifier"}
 BOX_DIM = 6  # x1, y1, x2, y2, relative area, detector confidence
 
 
@@ -67,6 +68,14 @@ def vlp_vqa_head(hidden_size: int, num_answers: int) -> nn.Sequential:
                          nn.Linear(2 * hidden_size, num_answers))
 
 
+def heads_in(sd: dict[str, torch.Tensor]) -> tuple[list[str], int | None]:
+    """Heads a VLP state dict holds ("mlm" always), and its answer count (VQA)."""
+    answers = sd.get("ans_classifier.2.weight")
+    if answers is None:
+        return ["mlm"], None
+    return ["mlm", "vqa"], int(answers.shape[0])
+
+
 class Vlp(nn.Module):
     """`bert` encoder with VLP region slots, `cls` masked-token head, optional
     `ans_classifier` (VQA)."""
@@ -78,7 +87,7 @@ class Vlp(nn.Module):
         if unknown:
             raise ValueError(f"unknown VLP heads {unknown}; choose from {list(VLP_HEADS)}")
         self.cfg = cfg
-        self.heads = tuple(heads)
+        self.heads = tuple(dict.fromkeys(("mlm", *heads)))
         self.bert = UniterEncoder(cfg, img_embeddings=VlpRegionEmbeddings(cfg))
         self.cls = MlmHead(self.bert.embeddings.word_embeddings.weight, cfg.hidden_act,
                            cfg.layer_norm_eps)
@@ -88,20 +97,26 @@ class Vlp(nn.Module):
             self.ans_classifier = vlp_vqa_head(cfg.hidden_size, num_answers)
         self.apply(lambda m: init_bert_weights(m, cfg.initializer_range))
 
-    def forward(self, **inputs: torch.Tensor) -> EncoderOutput:
-        """Run the encoder on collated keyword tensors (see vlkit.models.encoder)."""
-        return self.bert(**inputs)
+    def forward(self, inp: EncoderInput, output_all_layers: bool = False,
+                output_attentions: bool = False) -> EncoderOutput:
+        """The encoder under the mask `inp.attn_masks` carries (vlkit.models.encoder)."""
+        return encode_compact(self.bert, inp, output_all_layers, output_attentions)
 
-    def start(self, *, input_ids: torch.Tensor, position_ids: torch.Tensor,
-              img_feat: torch.Tensor, img_pos_feat: torch.Tensor, attn_masks: torch.Tensor,
-              gather_index: torch.Tensor, txt_type_ids: torch.Tensor | None = None,
-              img_type_ids: torch.Tensor | None = None
-              ) -> tuple[torch.Tensor, list[KeyValue]]:
+    def encode(self, inp: EncoderInput, **options: bool) -> EncoderOutput:
+        """`model(inp)`: the vlkit model interface (zoo.VisionLanguageModel)."""
+        return self(inp, **options)
+
+    def head(self, name: str) -> nn.Module:
+        """The head named `name` ("mlm" or "vqa")."""
+        return named_head(self, HEAD_MODULES, name)
+
+    def start(self, prefix: EncoderInput) -> tuple[torch.Tensor, list[KeyValue]]:
         """Prefix pass ([CLS] + regions, padding mask (B, Lp)): output (B, Lp, H) and every
         layer's keys/values (B, nh, Lp, hd)."""
-        hidden = self.bert.embed(input_ids, position_ids, img_feat, img_pos_feat, gather_index,
-                                 None, txt_type_ids, img_type_ids)  # (B, Lp, H)
-        bias = attention_bias(attn_masks, hidden.dtype)
+        hidden = self.bert.embed(prefix.input_ids, prefix.position_ids, prefix.img_feat,
+                                 prefix.img_pos_feat, prefix.gather_index, None,
+                                 prefix.txt_type_ids, prefix.img_type_ids)  # (B, Lp, H)
+        bias = attention_bias(prefix.attn_masks, hidden.dtype)
         return self.bert.encoder.forward_cached(hidden, bias, None, keep=hidden.shape[1])
 
     def step(self, *, input_ids: torch.Tensor, position_ids: torch.Tensor,

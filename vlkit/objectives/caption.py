@@ -17,8 +17,8 @@ from torch import nn
 from vlkit.data.batch import CaptionBatch
 from vlkit.data.collate import gather_index
 from vlkit.data.vlp import S2S, TYPE_IDS, seq2seq_mask, step_mask
+from vlkit.encoder_input import EncoderInput
 from vlkit.generation import BeamConfig, beam_search, greedy
-from vlkit.objectives.vlp import vlp_kwargs
 
 CAPTION_TYPE = TYPE_IDS[S2S][1]
 
@@ -28,7 +28,7 @@ class IncrementalStepper:
 
     def __init__(self, model: nn.Module, batch: CaptionBatch, mask_id: int):
         self.model, self.mask_id = model, mask_id
-        _, self.past = model.start(**vlp_kwargs(batch.inputs, batch.img_type_ids))
+        _, self.past = model.start(batch.inputs)
         self.prefix_valid = batch.inputs.attn_masks  # (B, Lp)
         self.done = 0  # caption tokens in the cache
 
@@ -46,7 +46,7 @@ class IncrementalStepper:
             attn_masks=step_mask(self.prefix_valid, self.done, n), past=self.past,
             keep=n - 1)
         self.done += n - 1
-        return self.model.cls(hidden[:, -1])  # (B, V)
+        return self.model.head("mlm")(hidden[:, -1])  # (B, V)
 
     def reorder(self, index: torch.Tensor) -> None:
         self.past = [(k.index_select(0, index), v.index_select(0, index)) for k, v in self.past]
@@ -61,7 +61,7 @@ class FullStepper:
         inputs = batch.inputs
         self.cls_col = inputs.input_ids[:, :1]
         self.img = {"img_feat": inputs.img_feat, "img_pos_feat": inputs.img_pos_feat,
-                    "img_type_ids": batch.img_type_ids, "num_bbs": inputs.num_bbs}
+                    "img_type_ids": inputs.img_type_ids, "num_bbs": inputs.num_bbs}
 
     def next_logits(self, tokens: torch.Tensor) -> torch.Tensor:
         b, t = tokens.shape
@@ -73,13 +73,14 @@ class FullStepper:
         joint = int((txt_lens + num_bbs).max())
         types = torch.full_like(ids, CAPTION_TYPE)
         types[:, 0] = TYPE_IDS[S2S][0]
-        out = self.model(
+        out = self.model(EncoderInput(
             input_ids=ids, position_ids=torch.arange(t + 2, device=device)[None],
             img_feat=self.img["img_feat"], img_pos_feat=self.img["img_pos_feat"],
             attn_masks=seq2seq_mask(txt_lens, num_bbs, joint).to(device),
             gather_index=gather_index(txt_lens, num_bbs, t + 2, joint).to(device),
-            txt_type_ids=types, img_type_ids=self.img["img_type_ids"])
-        return self.model.cls(out.sequence[:, t + 1])  # (B, V)
+            txt_lens=txt_lens.to(device), num_bbs=num_bbs.to(device), txt_type_ids=types,
+            img_type_ids=self.img["img_type_ids"]))
+        return self.model.head("mlm")(out.sequence[:, t + 1])  # (B, V)
 
     def reorder(self, index: torch.Tensor) -> None:
         self.cls_col = self.cls_col.index_select(0, index)

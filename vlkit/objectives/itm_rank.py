@@ -17,13 +17,12 @@ from torch import nn
 from vlkit.data.batch import RankBatch, UniterInputs
 from vlkit.data.collate import gather_index
 from vlkit.losses.finetune import rank_loss
-from vlkit.objectives.inputs import encoder_kwargs
 
 
 def rank_scores(model: nn.Module, inputs: UniterInputs) -> torch.Tensor:
     """(B,) retrieval score of each pair: `rank_output` on the pooled output."""
-    out = model(**encoder_kwargs(inputs))
-    return model.rank_output(out.pooled).squeeze(-1).float()
+    out = model(inputs)
+    return model.head("rank")(out.pooled).squeeze(-1).float()
 
 
 def select_pairs(inputs: UniterInputs, rows: torch.Tensor) -> UniterInputs:

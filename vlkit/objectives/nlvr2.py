@@ -8,12 +8,11 @@ from torch import nn
 from vlkit.data.batch import Nlvr2Batch
 from vlkit.losses.finetune import labelled_cross_entropy
 from vlkit.models.nlvr2 import nlvr2_head
-from vlkit.objectives.inputs import encoder_kwargs
 
 
 def nlvr2_logits(model: nn.Module, batch: Nlvr2Batch) -> torch.Tensor:
     """(B, 2) scores of False (column 0) and True (column 1)."""
-    out = model(**encoder_kwargs(batch.inputs), img_type_ids=batch.img_type_ids)
+    out = model(batch.inputs)
     return nlvr2_head(model, batch.variant, out.sequence, out.pooled,
                       batch.inputs.attn_masks).float()
 

@@ -18,7 +18,6 @@ from vlkit.data.batch import ItmBatch, MlmBatch, MrmBatch
 from vlkit.losses.ot import UNITER_OT, OtSettings, optimal_transport, ot_loss
 from vlkit.losses.pretrain import itm_loss, mlm_loss, mrc_kl_loss, mrc_loss, mrfr_loss
 from vlkit.models.encoder import split_compact
-from vlkit.objectives.inputs import encoder_kwargs
 from vlkit.utils.errors import ConfigError
 
 PRETRAIN_TASKS = ("mlm", "mrfr", "mrc", "mrc-kl", "itm")
@@ -57,15 +56,15 @@ class ItmOutputs:
 
 def mlm_outputs(model: nn.Module, batch: MlmBatch, vocab: MlmVocab | None = None
                 ) -> MlmOutputs:
-    out = model(**encoder_kwargs(batch.inputs))
+    out = model(batch.inputs)
     txt_len = batch.txt_labels.shape[1]
     masked = batch.txt_labels != -1  # (B, Lt)
     hidden = out.sequence[:, :txt_len][masked]
     labels = batch.txt_labels[masked]
     if vocab is None:
-        logits = model.cls(hidden)  # (n_masked, V)
+        logits = model.head("mlm")(hidden)  # (n_masked, V)
     else:
-        logits = model.cls(hidden, vocab.ids.to(hidden.device))  # (n_masked, K)
+        logits = model.head("mlm")(hidden, vocab.ids.to(hidden.device))  # (n_masked, K)
         labels = vocab.position(labels)
     return MlmOutputs(logits, labels, mlm_loss(logits.float(), labels))
 
@@ -79,15 +78,15 @@ def mlm_step(model: nn.Module, batch: MlmBatch, vocab: MlmVocab | None = None
 
 
 def mrm_outputs(model: nn.Module, batch: MrmBatch, task: str) -> MrmOutputs:
-    out = model(**encoder_kwargs(batch.inputs))
+    out = model(batch.inputs)
     masked_out = out.sequence[batch.img_mask_tgt]  # (M, H)
     if task == "mrfr":
-        pred = model.feat_regress(masked_out)  # (M, D)
+        pred = model.head("mrfr")(masked_out)  # (M, D)
         return MrmOutputs(pred, mrfr_loss(pred.float(), batch.feat_targets))
     if batch.label_targets is None:
         raise ConfigError(f"task {task} needs soft labels, but the image store has none; "
                           "drop it from data.tasks or use a store with soft_labels")
-    logits = model.region_classifier(masked_out)  # (M, C)
+    logits = model.head("mrc")(masked_out)  # (M, C)
     loss = mrc_loss if task == "mrc" else mrc_kl_loss
     return MrmOutputs(logits, loss(logits.float(), batch.label_targets))
 
@@ -101,8 +100,8 @@ def mrm_step(model: nn.Module, batch: MrmBatch, task: str
 def itm_outputs(model: nn.Module, batch: ItmBatch, ot: OtSettings | None = UNITER_OT
                 ) -> ItmOutputs:
     """ITM scores and losses; with `ot` (None: no WRA) the word-region alignment as well."""
-    out = model(**encoder_kwargs(batch.inputs))
-    scores = model.itm_output(out.pooled)  # (B, 2)
+    out = model(batch.inputs)
+    scores = model.head("itm")(out.pooled)  # (B, 2)
     result = ItmOutputs(scores, itm_loss(scores.float(), batch.targets))
     if ot is not None:
         txt_len, img_len = batch.txt_pad.shape[1], batch.img_pad.shape[1]

@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from vlkit.data.batch import ReBatch
-from vlkit.objectives.inputs import encoder_kwargs
 
 PAD_SCORE = -1e4  # UNITER masks padding regions with this score
 
@@ -24,9 +23,9 @@ def region_hidden(sequence: torch.Tensor, txt_lens: torch.Tensor, num_regions: i
 
 def region_scores(model: nn.Module, batch: ReBatch) -> torch.Tensor:
     """(B, Nr) score of every region; padding regions get PAD_SCORE."""
-    out = model(**encoder_kwargs(batch.inputs))
+    out = model(batch.inputs)
     hidden = region_hidden(out.sequence, batch.inputs.txt_lens, batch.region_pad.shape[1])
-    scores = model.re_output(hidden).squeeze(-1).float()
+    scores = model.head("re")(hidden).squeeze(-1).float()
     return scores.masked_fill(batch.region_pad, PAD_SCORE)
 
 

@@ -12,15 +12,14 @@ from torch import nn
 
 from vlkit.data.collate.vcr import VcrBatch
 from vlkit.losses.finetune import labelled_cross_entropy
-from vlkit.objectives.inputs import encoder_kwargs
 
 NUM_CHOICES = 4
 
 
 def vcr_logits(model: nn.Module, batch: VcrBatch) -> torch.Tensor:
     """(B * S, 2) wrong/right logits of every row."""
-    out = model(**encoder_kwargs(batch.inputs))
-    return model.vcr_output(out.pooled).float()
+    out = model(batch.inputs)
+    return model.head("vcr")(out.pooled).float()
 
 
 def choice_scores(logits: torch.Tensor, rows_per_example: int) -> torch.Tensor:

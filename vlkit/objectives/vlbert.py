@@ -16,35 +16,24 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vlkit.data.batch import MlmBatch, MrmBatch, UniterInputs
+from vlkit.data.batch import MlmBatch, MrmBatch
 from vlkit.data.collate.text import TextMlmBatch
+from vlkit.encoder_input import EncoderInput
 from vlkit.losses.pretrain import mlm_loss, soft_cross_entropy
 from vlkit.utils.errors import ConfigError
 
 VLBERT_PRETRAIN_TASKS = ("mlm", "mvrc", "mlm-text")
 
 
-def vlbert_kwargs(inputs: UniterInputs) -> dict[str, torch.Tensor]:
-    """The keyword tensors `VlBert.forward` takes, from a collated `UniterInputs`."""
-    kwargs = {"input_ids": inputs.input_ids, "txt_lens": inputs.txt_lens,
-              "img_feat": inputs.img_feat, "img_pos_feat": inputs.img_pos_feat,
-              "num_bbs": inputs.num_bbs}
-    if inputs.img_masks is not None:
-        kwargs["img_masks"] = inputs.img_masks
-    if inputs.txt_type_ids is not None:
-        kwargs["txt_type_ids"] = inputs.txt_type_ids
-    return kwargs
-
-
 def mlm_step(model: nn.Module, batch: MlmBatch | TextMlmBatch
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Masked tokens -> vocabulary logits -> cross entropy (caption or text-only batch)."""
     if isinstance(batch, TextMlmBatch):
-        out = model(input_ids=batch.input_ids, txt_lens=batch.txt_lens)
+        out = model(EncoderInput.text_only(batch.input_ids, batch.txt_lens))
     else:
-        out = model(**vlbert_kwargs(batch.inputs))
+        out = model(batch.inputs)
     masked = batch.txt_labels != -1  # (B, Lt)
-    logits = model.vlbert.mlm_head(out.sequence[:, :masked.shape[1]][masked])  # (N, V)
+    logits = model.head("mlm")(out.sequence[:, :masked.shape[1]][masked])  # (N, V)
     labels = batch.txt_labels[masked]
     loss = mlm_loss(logits.float(), labels).mean()
     acc = (logits.argmax(-1) == labels).float().mean()
@@ -57,8 +46,8 @@ def mvrc_step(model: nn.Module, batch: MrmBatch) -> tuple[torch.Tensor, dict[str
     if batch.label_targets is None:
         raise ConfigError("task mvrc needs region soft labels, but the image store has none; "
                           "drop it from data.tasks or use a store with soft_labels")
-    out = model(**vlbert_kwargs(batch.inputs))
-    logits = model.vlbert.mvrc_head(out.regions[batch.inputs.img_masks]).float()  # (M, C)
+    out = model(batch.inputs)
+    logits = model.head("mvrc")(out.regions[batch.inputs.img_masks]).float()  # (M, C)
     loss = soft_cross_entropy(logits, batch.label_targets).mean()
     acc = (logits.argmax(-1) == batch.label_targets.argmax(-1)).float().mean()
     return loss, {"mvrc_loss": loss.detach(), "mvrc_acc": acc.detach()}

@@ -9,26 +9,29 @@ referred box) > 0.5 and the loss is the mean binary cross entropy over the real 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vlkit.data.batch import ReBatch, UniterInputs, VqaBatch
+from vlkit.data.batch import ReBatch, VqaBatch
+from vlkit.encoder_input import EncoderInput
 from vlkit.losses.finetune import vqa_loss
 from vlkit.metrics.refer import box_iou
 from vlkit.models.vlbert import ANSWER_TYPE
 from vlkit.objectives.refer import PAD_SCORE
-from vlkit.objectives.vlbert import vlbert_kwargs
 from vlkit.objectives.vqa import soft_accuracy
 
 RE_LABEL_IOU = 0.5  # VL-BERT: a region is positive when its IoU with the referred box is above
 
 
-def with_answer_slot(inputs: UniterInputs, mask_id: int, sep_id: int
-                     ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def with_answer_slot(inputs: EncoderInput, mask_id: int, sep_id: int
+                     ) -> tuple[EncoderInput, torch.Tensor]:
     """VL-BERT's VQA input: append [MASK] [SEP] (token type 1) after each question's [SEP].
 
-    Returns the model's keyword tensors and the answer-slot position of each row (B,).
+    Returns the new input (VL-BERT lays out its sequence from the lengths, so UNITER's compact
+    mask and gather index are left as they were) and the answer-slot position of each row (B,).
     """
     ids, tl = inputs.input_ids, inputs.txt_lens
     rows = torch.arange(ids.shape[0], device=ids.device)
@@ -38,9 +41,7 @@ def with_answer_slot(inputs: UniterInputs, mask_id: int, sep_id: int
     types = torch.zeros_like(new_ids)
     types[rows, tl] = ANSWER_TYPE
     types[rows, tl + 1] = ANSWER_TYPE
-    kwargs = {**vlbert_kwargs(inputs), "input_ids": new_ids, "txt_lens": tl + 2,
-              "txt_type_ids": types}
-    return kwargs, tl
+    return replace(inputs, input_ids=new_ids, txt_lens=tl + 2, txt_type_ids=types), tl
 
 
 class VlBertVqaObjective:
@@ -55,10 +56,10 @@ class VlBertVqaObjective:
 
     def logits(self, model: nn.Module, batch: VqaBatch) -> torch.Tensor:
         """(B, A) answer scores."""
-        kwargs, slot = with_answer_slot(batch.inputs, self.mask_id, self.sep_id)
-        out = model(**kwargs)
+        inputs, slot = with_answer_slot(batch.inputs, self.mask_id, self.sep_id)
+        out = model(inputs)
         hidden = out.sequence[torch.arange(len(slot), device=slot.device), slot]  # (B, H)
-        return model.final_mlp(hidden).float()
+        return model.head("vqa")(hidden).float()
 
     def __call__(self, model: nn.Module, batch: VqaBatch
                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -70,8 +71,8 @@ class VlBertVqaObjective:
 
 def vlbert_region_scores(model: nn.Module, batch: ReBatch) -> torch.Tensor:
     """(B, Nr) score of every region; padding regions get PAD_SCORE."""
-    out = model(**vlbert_kwargs(batch.inputs))
-    scores = model.final_mlp(out.regions).squeeze(-1).float()
+    out = model(batch.inputs)
+    scores = model.head("re")(out.regions).squeeze(-1).float()
     return scores.masked_fill(batch.region_pad, PAD_SCORE)
 
 

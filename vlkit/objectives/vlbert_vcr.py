@@ -8,8 +8,8 @@ VL-BERT's inputs differ from UNITER's in three ways, all made here from the same
   before it type 0 (VL-BERT's QA->R question is question + answer, one segment); the regions
   are type 2 in the model;
 - visual feature of each text token: the region its word refers to (VCR's object tags,
-  `batch.txt_region_ids`) instead of the whole image; untagged tokens keep the whole image
-  (VL-BERT's text tags, object index + 1 with the image added as box 0);
+  `batch.inputs.txt_region_ids`) instead of the whole image; untagged tokens keep the whole
+  image (VL-BERT's text tags);
 - score: `final_mlp` (dropout, Linear(H, 1)) on the pooled [CLS] state, one logit per row.
 Loss over the rows of an example (`loss`): "sigmoid" (VL-BERT's published configs,
 CLASSIFIER_SIGMOID with positive weight 1: binary cross-entropy of each row against
@@ -19,13 +19,15 @@ Either way a choice's probability at evaluation is the softmax of the four score
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vlkit.data.collate.vcr import VcrBatch
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.vlbert import ANSWER_TYPE, TEXT_TYPE
-from vlkit.objectives.vlbert import vlbert_kwargs
 from vlkit.utils.errors import ConfigError
 
 NUM_CHOICES = 4
@@ -42,29 +44,17 @@ def vlbert_token_types(txt_type_ids: torch.Tensor) -> torch.Tensor:
     return torch.where(choice, ANSWER_TYPE, TEXT_TYPE)
 
 
-def text_region_tags(txt_region_ids: torch.Tensor | None, input_ids: torch.Tensor
-                     ) -> torch.Tensor:
-    """Region of each text token (-1 none) -> VlBert's txt_region_ids (0 = whole image,
-    k = region k-1). (B, Lt) -> (B, Lt); None -> all whole image."""
-    if txt_region_ids is None:
-        return torch.zeros_like(input_ids)
-    return txt_region_ids.clamp_min(-1) + 1
-
-
-def vlbert_vcr_inputs(batch: VcrBatch) -> dict[str, torch.Tensor]:
-    """The keyword tensors `VlBert.forward` takes for the batch's B * S rows."""
-    kwargs = vlbert_kwargs(batch.inputs)
+def vlbert_vcr_inputs(batch: VcrBatch) -> EncoderInput:
+    """The batch's B * S rows with VL-BERT's token types."""
     if batch.inputs.txt_type_ids is None:
         raise ConfigError("VL-BERT VCR rows need token types (a vcr store's rows)")
-    kwargs["txt_type_ids"] = vlbert_token_types(batch.inputs.txt_type_ids)
-    kwargs["txt_region_ids"] = text_region_tags(batch.txt_region_ids, batch.inputs.input_ids)
-    return kwargs
+    return replace(batch.inputs, txt_type_ids=vlbert_token_types(batch.inputs.txt_type_ids))
 
 
 def vlbert_choice_scores(model: nn.Module, batch: VcrBatch) -> torch.Tensor:
     """(B, S) score of every row, example-major."""
-    out = model(**vlbert_vcr_inputs(batch))
-    logits = model.final_mlp(out.pooled).squeeze(-1).float()  # (B * S,)
+    out = model(vlbert_vcr_inputs(batch))
+    logits = model.head("vcr")(out.pooled).squeeze(-1).float()  # (B * S,)
     return logits.reshape(-1, batch.rows_per_example)
 
 

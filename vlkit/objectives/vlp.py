@@ -6,16 +6,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vlkit.data.batch import UniterInputs, VlpBatch, VlpVqaBatch
+from vlkit.data.batch import VlpBatch, VlpVqaBatch
 from vlkit.losses.finetune import vqa_loss
 from vlkit.losses.pretrain import mlm_loss
-from vlkit.objectives.inputs import encoder_kwargs
 from vlkit.objectives.vqa import soft_accuracy
-
-
-def vlp_kwargs(inputs: UniterInputs, img_type_ids: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Encoder keyword tensors of a VLP batch: the usual ones plus the region token types."""
-    return {**encoder_kwargs(inputs), "img_type_ids": img_type_ids}
 
 
 class VlpObjective:
@@ -23,10 +17,10 @@ class VlpObjective:
 
     def __call__(self, model: nn.Module, batch: VlpBatch
                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        out = model(**vlp_kwargs(batch.inputs, batch.img_type_ids))
+        out = model(batch.inputs)
         txt_len = batch.txt_labels.shape[1]
         masked = batch.txt_labels != -1  # (B, Lt)
-        logits = model.cls(out.sequence[:, :txt_len][masked]).float()  # (n_masked, V)
+        logits = model.head("mlm")(out.sequence[:, :txt_len][masked]).float()  # (n_masked, V)
         labels = batch.txt_labels[masked]
         per_token = mlm_loss(logits, labels)
         loss = per_token.mean()
@@ -43,10 +37,10 @@ class VlpObjective:
 def vlp_vqa_logits(model: nn.Module, batch: VlpVqaBatch) -> torch.Tensor:
     """(B, A) answer scores: VLP's `ans_classifier` on h[CLS] * h[SEP], the [SEP] that closes
     the question (in VLP's layout, the [SEP] between the regions and the question)."""
-    seq = model(**vlp_kwargs(batch.inputs, batch.img_type_ids)).sequence  # (B, L, H)
+    seq = model(batch.inputs).sequence  # (B, L, H)
     rows = torch.arange(seq.shape[0], device=seq.device)
     sep = seq[rows, batch.inputs.txt_lens.to(seq.device) - 1]  # (B, H)
-    return model.ans_classifier(seq[:, 0] * sep).float()
+    return model.head("vqa")(seq[:, 0] * sep).float()
 
 
 class VlpVqaObjective:

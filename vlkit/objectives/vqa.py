@@ -7,13 +7,12 @@ from torch import nn
 
 from vlkit.data.batch import VqaBatch
 from vlkit.losses.finetune import vqa_loss
-from vlkit.objectives.inputs import encoder_kwargs
 
 
 def vqa_logits(model: nn.Module, batch: VqaBatch) -> torch.Tensor:
     """(B, A) answer scores."""
-    out = model(**encoder_kwargs(batch.inputs))
-    return model.vqa_output(out.pooled).float()
+    out = model(batch.inputs)
+    return model.head("vqa")(out.pooled).float()
 
 
 def soft_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -23,9 +23,8 @@ from torch import nn
 
 from vlkit.config import RunConfig, build_config
 from vlkit.configtools import merge, overrides_to_dict
-from vlkit.models.io import CONFIG, WEIGHTS, heads_in, load_state_dict_checked, read_state_dict
-from vlkit.models.vlbert import heads_in as vlbert_heads_in
-from vlkit.models.zoo import build_model
+from vlkit.models.io import CONFIG, WEIGHTS, load_state_dict_checked, read_state_dict
+from vlkit.models.zoo import build_model, family
 from vlkit.recipes import TaskRecipe, common, task_recipe
 from vlkit.recipes.evaluation import SPLITS, eval_image_stores, evaluate_splits, split_stores
 from vlkit.text.tokenizer import get_tokenizer
@@ -112,10 +111,7 @@ def load_eval_model(cfg: RunConfig, sd: dict[str, torch.Tensor]) -> nn.Module:
     module = task_recipe(cfg.recipe)
     if hasattr(module, "load_eval_model"):
         return module.load_eval_model(cfg, sd)
-    heads = heads_in(sd)
-    answers = sd["vqa_output.3.weight"].shape[0] if "vqa_output.3.weight" in sd else None
-    if cfg.model.arch == "vlbert":  # VL-BERT's own head names (final_mlp, vlbert.*_head)
-        heads, answers = vlbert_heads_in(sd)
+    heads, answers = family(cfg.model.arch).heads_in(sd)
     model = build_model(cfg.model, heads=heads, num_answers=answers)
     load_state_dict_checked(model, sd, strict=True, source="checkpoint")
     return model

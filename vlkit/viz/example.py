@@ -21,8 +21,6 @@ from torch import nn
 
 from vlkit.data.collate import collate_inputs
 from vlkit.data.stores.open import IMAGE_STORES, TEXT_STORES, open_store
-from vlkit.objectives.inputs import encoder_kwargs
-from vlkit.objectives.vlbert import vlbert_kwargs
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.errors import ConfigError, DataError
 
@@ -119,7 +117,7 @@ def sequence_labels(model: nn.Module, example: VizExample) -> tuple[list[str], i
 @torch.no_grad()
 def example_attentions(model: nn.Module, example: VizExample) -> list[torch.Tensor]:
     """Every layer's attention probabilities for the example: num_layers x (heads, L, L)."""
-    arch = _arch(model)
+    _arch(model)
     vocab_size = model.cfg.vocab_size
     if int(example.input_ids.max()) >= vocab_size:
         raise ConfigError(f"token id {int(example.input_ids.max())} is outside the model's "
@@ -129,6 +127,5 @@ def example_attentions(model: nn.Module, example: VizExample) -> list[torch.Tens
                         f"expects {model.cfg.img_dim}")
     inputs = collate_inputs([{"input_ids": example.input_ids, "img_feat": example.img_feat,
                               "img_pos_feat": example.boxes}])
-    kwargs = vlbert_kwargs(inputs) if arch == "vlbert" else encoder_kwargs(inputs)
-    out = model.eval()(**kwargs, output_attentions=True)
+    out = model.eval()(inputs, output_attentions=True)
     return [a[0].float() for a in out.attentions]

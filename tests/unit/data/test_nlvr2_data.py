@@ -36,7 +36,7 @@ def _joint_markers(batch) -> torch.Tensor:
 
 def _joint_types(batch) -> torch.Tensor:
     inputs = batch.inputs
-    both = torch.cat([torch.zeros_like(inputs.input_ids), batch.img_type_ids], dim=1)
+    both = torch.cat([torch.zeros_like(inputs.input_ids), batch.inputs.img_type_ids], dim=1)
     return torch.gather(both, 1, inputs.gather_index)
 
 
@@ -52,8 +52,8 @@ def test_triplet_row_is_sentence_then_left_then_right_regions():
         assert markers[e, :n].tolist() == want
         assert types[e, :n].tolist() == [0] * t + [1] * nl + [2] * nr
         assert batch.inputs.attn_masks[e].sum() == n
-    assert batch.img_type_ids.shape == (3, max(nl + nr for _, nl, nr in SIZES))
-    assert batch.img_type_ids[1].tolist() == [1, 2, 0, 0, 0, 0]  # padding has type 0
+    assert batch.inputs.img_type_ids.shape == (3, max(nl + nr for _, nl, nr in SIZES))
+    assert batch.inputs.img_type_ids[1].tolist() == [1, 2, 0, 0, 0, 0]  # padding has type 0
     assert batch.targets.tolist() == [0, 1, 0]
 
 

@@ -58,10 +58,10 @@ def test_dataset_rows_and_batch_carry_the_referred_regions(tmp_path) -> None:
                                          SEP]
     assert row["txt_region_ids"].tolist() == [-1, -1, -1, 1, -1, -1, 0, -1, -1, -1, -1, 2, -1]
     batch = collate_vcr([VcrEvalDataset(txt, img, 60, conditioned="gold")[0]])
-    assert batch.txt_region_ids.shape == batch.inputs.input_ids.shape == (8, 13)
+    assert batch.inputs.txt_region_ids.shape == batch.inputs.input_ids.shape == (8, 13)
     # Q->A row 2 names region 1 (question) and region 0 (answer 2); shorter rows pad with -1
-    assert batch.txt_region_ids[2].tolist() == [-1, -1, -1, 1, -1, -1, 0, -1, -1] + [-1] * 4
-    assert batch.txt_region_ids[0, 9:].tolist() == [-1] * 4
+    assert batch.inputs.txt_region_ids[2].tolist() == [-1, -1, -1, 1, -1, -1, 0, -1, -1] + [-1] * 4
+    assert batch.inputs.txt_region_ids[0, 9:].tolist() == [-1] * 4
 
 
 def test_rows_without_object_tags_refer_to_no_region(tmp_path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.bert_init import init_text_from_bert, model_config_from_bert
 from vlkit.models.zoo import build_model
 from vlkit.utils.errors import ConfigError
@@ -40,8 +41,8 @@ def test_text_only_encoder_matches_transformers_bert():
     assert "uniter.pooler.dense.weight" in loaded
     ids, mask = _encode(BERT_DIR)
     with torch.no_grad():
-        ours = model(input_ids=ids, position_ids=torch.arange(ids.size(1))[None],
-                     attn_masks=mask)
+        ours = model(EncoderInput(input_ids=ids, position_ids=torch.arange(ids.size(1))[None],
+                                  attn_masks=mask))
         ref = transformers.BertModel.from_pretrained(str(BERT_DIR)).eval()(
             input_ids=ids, attention_mask=mask)
     real = mask.bool()

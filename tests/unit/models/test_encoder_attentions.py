@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.config import ModelConfig
 from vlkit.models.uniter import Uniter
 
@@ -18,9 +19,9 @@ def test_output_attentions_leaves_the_outputs_unchanged():
     kwargs = dict(input_ids=ids, position_ids=torch.arange(4)[None],
                   img_feat=torch.randn(2, 3, 8), img_pos_feat=torch.rand(2, 3, 7),
                   attn_masks=torch.tensor([[1] * 7, [1] * 6 + [0]]), gather_index=gather)
-    plain = model(**kwargs)
+    plain = model(EncoderInput(**kwargs))
     assert plain.attentions is None
-    seen = model(**kwargs, output_attentions=True)
+    seen = model(EncoderInput(**kwargs), output_attentions=True)
     torch.testing.assert_close(seen.sequence, plain.sequence)
     assert len(seen.attentions) == 3
     assert all(a.shape == (2, 2, 7, 7) for a in seen.attentions)

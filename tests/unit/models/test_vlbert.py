@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.config import ModelConfig
 from vlkit.models.embeddings import TextEmbeddings
 from vlkit.models.io import load_model, save_model
@@ -69,16 +70,16 @@ def test_zero_gain_text_embedding_is_plain_bert_and_ignores_the_image():
 
     model.vlbert.encoder.register_forward_pre_hook(keep)
     with torch.no_grad():
-        out = model(**inputs)
-        other = model(**{**inputs, "img_feat": torch.randn(2, 4, 24),
-                         "img_pos_feat": torch.rand(2, 4, 7)})
+        out = model(EncoderInput(**inputs))
+        other = model(EncoderInput(**{**inputs, "img_feat": torch.randn(2, 4, 24),
+                                      "img_pos_feat": torch.rand(2, 4, 7)}))
         plain = bert(inputs["input_ids"], torch.arange(6)[None])
     real = inputs["input_ids"] != 0
     torch.testing.assert_close(hidden[0][:, :6][real], plain[real])
     torch.testing.assert_close(out.sequence, other.sequence)  # no visual signal at init
     _with_visual_gain(model)
     with torch.no_grad():
-        changed = model(**{**inputs, "img_feat": torch.randn(2, 4, 24)})
+        changed = model(EncoderInput(**{**inputs, "img_feat": torch.randn(2, 4, 24)}))
     assert not torch.allclose(changed.sequence[:, 0], out.sequence[:, 0], atol=1e-4)
 
 
@@ -86,8 +87,8 @@ def test_layout_regions_and_end_token():
     model = _with_visual_gain(VlBert(TINY, heads=())).eval()
     inputs = _inputs()
     with torch.no_grad():
-        out = model(**inputs)
-        txt_only = model(input_ids=inputs["input_ids"], txt_lens=inputs["txt_lens"])
+        out = model(EncoderInput(**inputs))
+        txt_only = model(EncoderInput.text_only(inputs["input_ids"], inputs["txt_lens"]))
     # row 0: 5 text + whole image + 4 regions + [END]; row 1: 3 + 1 + 2 + 1
     assert out.sequence.shape == (2, 11, 32)
     torch.testing.assert_close(out.regions[0], out.sequence[0, 6:10])
@@ -98,7 +99,7 @@ def test_layout_regions_and_end_token():
     padded = {**inputs, "img_feat": torch.cat([inputs["img_feat"], torch.randn(2, 3, 24)], 1),
               "img_pos_feat": torch.cat([inputs["img_pos_feat"], torch.rand(2, 3, 7)], 1)}
     with torch.no_grad():
-        again = model(**padded)
+        again = model(EncoderInput(**padded))
     torch.testing.assert_close(again.sequence[0, :11], out.sequence[0])
     torch.testing.assert_close(again.sequence[1, :7], out.sequence[1, :7])
 
@@ -111,9 +112,9 @@ def test_masked_region_features_are_hidden_from_every_token():
     changed[0, 1] += 5.0
     changed[1, 0] -= 5.0
     with torch.no_grad():
-        a = model(**inputs, img_masks=masks)
-        b = model(**{**inputs, "img_feat": changed}, img_masks=masks)
-        c = model(**{**inputs, "img_feat": changed})
+        a = model(EncoderInput(**inputs, img_masks=masks))
+        b = model(EncoderInput(**{**inputs, "img_feat": changed}, img_masks=masks))
+        c = model(EncoderInput(**{**inputs, "img_feat": changed}))
     torch.testing.assert_close(a.sequence, b.sequence)
     assert not torch.allclose(b.sequence, c.sequence, atol=1e-4)
 
@@ -121,7 +122,7 @@ def test_masked_region_features_are_hidden_from_every_token():
 def test_heads_tying_and_shapes():
     model = VlBert(TINY, heads=("mlm", "mvrc"))
     assert model.vlbert.mlm_head.predictions.decoder.weight is model.vlbert.word_embeddings.weight
-    out = model(**_inputs())
+    out = model(EncoderInput(**_inputs()))
     assert model.vlbert.mlm_head(out.sequence[:, :6]).shape == (2, 6, 120)
     assert model.vlbert.mvrc_head(out.regions).shape == (2, 4, 9)
     vqa = VlBert(TINY, heads=("vqa",), num_answers=7)
@@ -142,7 +143,7 @@ def test_presets_build_and_train_one_step(name):
     inputs = _inputs()
 
     def loss_fn() -> torch.Tensor:  # the MLM and MVRC heads over every output
-        out = model(**inputs, img_masks=torch.zeros(2, 4, dtype=torch.bool))
+        out = model(EncoderInput(**inputs, img_masks=torch.zeros(2, 4, dtype=torch.bool)))
         return model.vlbert.mlm_head(out.sequence).pow(2).mean() \
             + model.vlbert.mvrc_head(out.regions).pow(2).mean()
 
@@ -165,7 +166,8 @@ def test_checkpoint_round_trip_finds_heads(tmp_path):
     loaded = load_model(tmp_path / "ck").eval()
     assert loaded.heads == ("vqa",) and loaded.final_mlp[2].out_features == 5
     with torch.no_grad():
-        torch.testing.assert_close(loaded(**_inputs()).sequence, model(**_inputs()).sequence)
+        torch.testing.assert_close(loaded(EncoderInput(**_inputs())).sequence,
+                                   model(EncoderInput(**_inputs())).sequence)
     pre = VlBert(TINY)
     save_model(pre, tmp_path / "pre")
     assert load_model(tmp_path / "pre").heads == ("mlm", "mvrc")
@@ -257,7 +259,7 @@ def test_zero_gain_embeddings_equal_transformers_bert_from_real_weights():
     seen = []
     model.vlbert.encoder.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
     with torch.no_grad():
-        model(**inputs)
+        model(EncoderInput(**inputs))
         expected = ref.embeddings(input_ids=inputs["input_ids"],
                                   token_type_ids=torch.zeros_like(inputs["input_ids"]))
     real = inputs["input_ids"] != 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.config import ModelConfig
 from vlkit.models.presets import MODEL_PRESETS
 from vlkit.models.zoo import build_model
@@ -31,7 +32,7 @@ def test_vlp_preset_forward_backward(name):
     cfg = ModelConfig(**{**MODEL_PRESETS[name], **TINY, "name": name})
     assert cfg.type_vocab_size == 6
     model = build_model(cfg, heads=("mlm", "vqa"), num_answers=7)
-    out = model(**_inputs())
+    out = model(EncoderInput(**_inputs()))
     assert out.sequence.shape == (2, 9, 32)
     loss = model.cls(out.sequence).pow(2).mean() + model.ans_classifier(out.pooled).pow(2).mean()
     loss.backward()
@@ -57,4 +58,4 @@ def test_vlp_rejects_region_masking_and_unknown_heads():
         build_model(cfg, heads=("itm",))
     model = build_model(cfg, heads=("mlm",))
     with pytest.raises(ValueError, match="does not mask regions"):
-        model(**_inputs(), img_masks=torch.zeros(2, 4, dtype=torch.bool))
+        model(EncoderInput(**_inputs(), img_masks=torch.zeros(2, 4, dtype=torch.bool)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.config import ModelConfig
 from vlkit.models.uniter import Uniter
 from vlkit.modules import TokenPacking
@@ -60,7 +61,7 @@ def test_packed_encoder_equals_padded_with_gradients(checkpointing):
     assert not real.all()
     outs, grads = [], []
     for model in (padded, packed):
-        out = model(**batch)
+        out = model(EncoderInput(**batch))
         # a loss that reads every real position (and the pooled [CLS]), none of the padding
         loss = (model.cls(out.sequence[real]).logsumexp(-1).sum()
                 + model.itm_output(out.pooled).square().sum())
@@ -84,8 +85,8 @@ def test_all_layers_are_unpacked_when_asked():
     packed.load_state_dict(padded.state_dict())
     batch = _batch()
     real = batch["attn_masks"].bool()
-    want = padded(**batch, output_all_layers=True).all_layers
-    got = packed(**batch, output_all_layers=True).all_layers
+    want = padded(EncoderInput(**batch), output_all_layers=True).all_layers
+    got = packed(EncoderInput(**batch), output_all_layers=True).all_layers
     assert len(got) == len(want) == 2
     for a, b in zip(got, want, strict=True):
         torch.testing.assert_close(a[real], b[real], atol=1e-5, rtol=1e-5)
@@ -114,7 +115,7 @@ def test_vlp_block_masks_pack_to_the_padded_result():
     real = batch["attn_masks"].diagonal(dim1=1, dim2=2).bool()
     outs, grads = [], []
     for model in (padded, packed):
-        out = model(**batch)
+        out = model(EncoderInput(**batch))
         model.cls(out.sequence[real]).logsumexp(-1).sum().backward()
         outs.append(out.sequence)
         grads.append(_grads(model))
@@ -140,7 +141,7 @@ def test_vlbert_packs_to_the_padded_result():
                  img_pos_feat=torch.rand(3, 4, 7, generator=gen), num_bbs=num_bbs)
     outs, grads = [], []
     for model in (padded, packed):
-        out = model(**batch)
+        out = model(EncoderInput(**batch))
         (out.sequence.square().sum(-1) * _vlbert_real(out.sequence)).sum().backward()
         outs.append(out)
         grads.append(_grads(model))

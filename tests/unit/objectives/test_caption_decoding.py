@@ -12,7 +12,6 @@ from vlkit.generation import BeamConfig
 from vlkit.models.config import ModelConfig
 from vlkit.models.vlp import Vlp
 from vlkit.objectives.caption import FullStepper, IncrementalStepper, decode
-from vlkit.objectives.vlp import vlp_kwargs
 
 SPECIAL = {"pad": 0, "cls": 1, "sep": 2, "mask": 3}
 LABELS = 5
@@ -80,10 +79,8 @@ def test_seq2seq_regions_ignore_the_caption_bidirectional_do_not():
     with torch.no_grad():
         outs = {}
         for mode in (S2S, BI):
-            a = model(**vlp_kwargs(_train_batch(mode, [5, 6, 7]).inputs,
-                                   _train_batch(mode, [5, 6, 7]).img_type_ids)).sequence
-            b = model(**vlp_kwargs(_train_batch(mode, [9, 8, 7]).inputs,
-                                   _train_batch(mode, [9, 8, 7]).img_type_ids)).sequence
+            a = model(_train_batch(mode, [5, 6, 7]).inputs).sequence
+            b = model(_train_batch(mode, [9, 8, 7]).inputs).sequence
             outs[mode] = (a, b)
     a, b = outs[S2S]
     torch.testing.assert_close(a[:, 5:], b[:, 5:])  # regions after [CLS] w w w [SEP]
@@ -96,6 +93,6 @@ def test_seq2seq_regions_ignore_the_caption_bidirectional_do_not():
 def test_vlp_forward_is_device_agnostic_shapes():
     model = tiny_vlp()
     batch = _train_batch(S2S, [5, 6])
-    out = model(**vlp_kwargs(batch.inputs, batch.img_type_ids))
+    out = model(batch.inputs)
     assert out.sequence.shape == (1, int(batch.inputs.attn_masks.shape[1]), 32)
     assert batch.inputs.attn_masks.shape[1:] == (out.sequence.shape[1],) * 2

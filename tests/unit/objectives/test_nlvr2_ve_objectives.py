@@ -50,10 +50,14 @@ class _FixedScores(nn.Module):
 
     def __init__(self, scores: torch.Tensor):
         super().__init__()
-        self.scores, self.vqa_output = scores, nn.Identity()
+        self.scores = scores
 
-    def forward(self, **inputs: torch.Tensor) -> SimpleNamespace:
+    def forward(self, inp: object) -> SimpleNamespace:
         return SimpleNamespace(pooled=self.scores)
+
+    def head(self, name: str) -> nn.Module:
+        assert name == "vqa"
+        return nn.Identity()
 
 
 def test_ve_loss_is_uniters_instance_level_bce():

@@ -43,10 +43,10 @@ def _example(n_txt: int, n_reg: int, seed: int) -> dict:
 def test_answer_slot_appends_mask_sep_with_answer_type():
     inputs = collate_inputs([_example(2, 3, 0), _example(1, 2, 1)])
     assert inputs.input_ids.tolist() == [[2, 10, 11, 3], [2, 10, 3, 0]]
-    kwargs, slot = with_answer_slot(inputs, mask_id=103, sep_id=3)
-    assert kwargs["input_ids"].tolist() == [[2, 10, 11, 3, 103, 3], [2, 10, 3, 103, 3, 0]]
-    assert kwargs["txt_type_ids"].tolist() == [[0, 0, 0, 0, 1, 1], [0, 0, 0, 1, 1, 0]]
-    assert kwargs["txt_lens"].tolist() == [6, 5] and slot.tolist() == [4, 3]
+    slotted, slot = with_answer_slot(inputs, mask_id=103, sep_id=3)
+    assert slotted.input_ids.tolist() == [[2, 10, 11, 3, 103, 3], [2, 10, 3, 103, 3, 0]]
+    assert slotted.txt_type_ids.tolist() == [[0, 0, 0, 0, 1, 1], [0, 0, 0, 1, 1, 0]]
+    assert slotted.txt_lens.tolist() == [6, 5] and slot.tolist() == [4, 3]
 
 
 def test_soft_cross_entropy_by_hand():
@@ -66,8 +66,8 @@ def test_vqa_objective_reads_the_answer_slot():
                      qids=["a", "b"])
     objective = VlBertVqaObjective(mask_id=103, sep_id=3)
     loss, logs = objective(model, batch)
-    kwargs, slot = with_answer_slot(inputs, 103, 3)
-    hidden = model(**kwargs).sequence[torch.arange(2), slot]
+    slotted, slot = with_answer_slot(inputs, 103, 3)
+    hidden = model(slotted).sequence[torch.arange(2), slot]
     expected = F.binary_cross_entropy_with_logits(model.final_mlp(hidden), batch.targets) * 4
     torch.testing.assert_close(loss, expected)
     assert set(logs) == {"vqa_loss", "vqa_acc"}

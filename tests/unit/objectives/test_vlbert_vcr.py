@@ -7,12 +7,12 @@ import math
 import pytest
 import torch
 
+from vlkit.encoder_input import EncoderInput
 from vlkit.models.config import ModelConfig
 from vlkit.models.vlbert import VlBert, heads_in
 from vlkit.objectives.vlbert_vcr import (
     VlBertVcrObjective,
     choice_loss,
-    text_region_tags,
     vlbert_token_types,
 )
 from vlkit.utils.errors import ConfigError
@@ -38,7 +38,7 @@ def _captured(model: VlBert, **inputs) -> tuple[torch.Tensor, torch.Tensor]:
                  lambda m, args, out: seen.setdefault("txt", args[0])),
              model.image_feature_extractor.register_forward_hook(
                  lambda m, args, out: seen.setdefault("obj", out))]
-    model(**inputs)
+    model(EncoderInput(**inputs))
     for hook in hooks:
         hook.remove()
     return seen["txt"], seen["obj"]
@@ -47,20 +47,14 @@ def _captured(model: VlBert, **inputs) -> tuple[torch.Tensor, torch.Tensor]:
 def test_tagged_tokens_get_their_region_feature_others_the_whole_image():
     torch.manual_seed(0)
     model = VlBert(TINY, heads=("vcr",)).eval()
-    tags = torch.tensor([[0, 0, 2, 3, 0, 0], [0, 1, 0, 0, 0, 0]])  # 0 whole image, k region k-1
+    tags = torch.tensor([[-1, -1, 1, 2, -1, -1], [-1, 0, -1, -1, -1, -1]])  # -1: no region
     txt, obj = _captured(model, **_inputs(), txt_region_ids=tags)
     for b in range(2):
-        for t in range(6):
-            assert torch.equal(txt[b, t], obj[b, int(tags[b, t])])
+        for t in range(6):  # objects: whole image first, then region k at k + 1
+            assert torch.equal(txt[b, t], obj[b, int(tags[b, t]) + 1])
     assert not torch.equal(txt[0, 2], txt[0, 1])  # region 1 differs from the whole image
     plain, _ = _captured(model, **_inputs())  # default: every token sees the whole image
     assert torch.equal(plain[0, 2], obj[0, 0]) and torch.equal(plain[1, 1], obj[1, 0])
-
-
-def test_region_tags_from_object_references():
-    refs = torch.tensor([[-1, 3, 0, -1], [2, -1, -1, -1]])
-    assert text_region_tags(refs, refs).tolist() == [[0, 4, 1, 0], [3, 0, 0, 0]]
-    assert text_region_tags(None, refs).tolist() == [[0] * 4] * 2
 
 
 def test_token_types_mark_the_choice_after_its_sep():
@@ -74,7 +68,7 @@ def test_token_types_mark_the_choice_after_its_sep():
 def test_vcr_head_scores_the_pooled_cls_state_and_is_found_in_weights():
     torch.manual_seed(0)
     model = VlBert(TINY, heads=("vcr",)).eval()
-    out = model(**_inputs())
+    out = model(EncoderInput(**_inputs()))
     pooler = model.vlbert.pooler.dense
     expected = torch.tanh(out.sequence[:, 0] @ pooler.weight.T + pooler.bias)
     assert torch.allclose(out.pooled, expected, atol=1e-6)

@@ -14,6 +14,7 @@ from tests.unit.data.test_vcr_data import _record, _store
 from tests.unit.data.tiny_stores import write_image_store
 from vlkit.config import RunConfig
 from vlkit.data.datasets.vcr import VcrEvalDataset
+from vlkit.encoder_input import EncoderInput
 from vlkit.recipes.vcr import predict
 
 
@@ -21,11 +22,12 @@ class MaxIdScorer(nn.Module):
     """A row's "right" logit is its largest token id: answer k (ids 200+k) and rationale k
     (ids 300+k) score k higher than choice 0, so choice 3 always wins."""
 
-    def forward(self, input_ids: torch.Tensor, **_: torch.Tensor) -> SimpleNamespace:
-        return SimpleNamespace(pooled=input_ids.max(1).values.float()[:, None] / 100)
+    def forward(self, inp: EncoderInput) -> SimpleNamespace:
+        return SimpleNamespace(pooled=inp.input_ids.max(1).values.float()[:, None] / 100)
 
-    def vcr_output(self, pooled: torch.Tensor) -> torch.Tensor:
-        return torch.cat([torch.zeros_like(pooled), pooled], 1)
+    def head(self, name: str):
+        assert name == "vcr"
+        return lambda pooled: torch.cat([torch.zeros_like(pooled), pooled], 1)
 
 
 @pytest.mark.parametrize("conditioned", ["gold", "all"])

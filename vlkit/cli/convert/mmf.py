@@ -24,12 +24,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vlkit.interop.mmf_keys import convert_mmf_checkpoint
-    from vlkit.models.io import heads_in
+    from vlkit.models.uniter import head_names
 
     path, report, cfg, dropped = convert_mmf_checkpoint(
         args.src, args.dst, preset=args.model, overwrite=args.overwrite,
         trunk_only=args.trunk_only)
-    print(f"{written(path, len(report.loaded), cfg)}, heads {heads_in(report.loaded) or 'none'}")
+    print(f"{written(path, len(report.loaded), cfg)}, heads {head_names(report.loaded) or 'none'}")
     if dropped:
         print(f"left out {len(dropped)} MMF key(s): " + ", ".join(dropped))
     return 0

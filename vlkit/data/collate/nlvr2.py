@@ -65,8 +65,8 @@ def collate_nlvr2(examples: Sequence[dict], variant: str = "paired-attn") -> Nlv
         raise DataError(f"collate_nlvr2: unknown variant '{variant}'; choose from "
                         "paired, triplet, paired-attn")
     valid = torch.arange(img_type_ids.shape[1]).unsqueeze(0) < inputs.num_bbs.unsqueeze(1)
+    inputs.img_type_ids = torch.where(valid, img_type_ids, 0).contiguous()
     return Nlvr2Batch(inputs=inputs,
-                      img_type_ids=torch.where(valid, img_type_ids, 0).contiguous(),
                       targets=torch.tensor([int(ex["nlvr2_target"]) for ex in examples]),
                       ids=[str(ex["id"]) for ex in examples],
                       variant=variant)

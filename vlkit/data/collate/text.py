@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from vlkit.data.batch import Movable
 from vlkit.data.collate.pad import flatten, pad_flat
+from vlkit.encoder_input import Movable
 from vlkit.utils.errors import DataError
 
 

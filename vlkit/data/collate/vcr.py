@@ -22,9 +22,9 @@ class VcrBatch(TaskBatch):
     targets: (B * S,) int64, 1 = the right choice, 0 = a wrong one, -1 = unknown.
     answer_labels, rationale_labels: (B,) int64 gold indices, -1 when unknown.
     ids: list of B annotation ids.
-    txt_region_ids: (B * S, Lt) int64 region each text token refers to (VCR's object tags),
-        -1 for none and on padding; None when the rows carry none. VL-BERT feeds that region's
-        feature to the token; UNITER does not use it.
+    inputs.txt_region_ids: (B * S, Lt) int64 region each text token refers to (VCR's object
+        tags), -1 for none and on padding; None when the rows carry none. VL-BERT feeds that
+        region's feature to the token; UNITER does not use it.
     """
 
     inputs: UniterInputs
@@ -33,7 +33,6 @@ class VcrBatch(TaskBatch):
     answer_labels: torch.Tensor
     rationale_labels: torch.Tensor
     ids: list[str]
-    txt_region_ids: torch.Tensor | None = None
     task: str = "vcr"
 
     @property
@@ -55,11 +54,10 @@ def collate_vcr(examples: Sequence[dict]) -> VcrBatch:
              "img_feat": ex["img_feat"], "img_pos_feat": ex["img_pos_feat"]}
             for ex in examples for row in ex["rows"]]
     inputs = collate_inputs(rows)
-    regions = None
     if all(row.get("txt_region_ids") is not None for ex in examples for row in ex["rows"]):
         flat = torch.cat([torch.as_tensor(row["txt_region_ids"], dtype=torch.long)
                           for ex in examples for row in ex["rows"]])
-        regions = pad_flat(flat, inputs.txt_lens, fill=-1)
+        inputs.txt_region_ids = pad_flat(flat, inputs.txt_lens, fill=-1)
     return VcrBatch(
         inputs=inputs,
         targets=torch.tensor([t for ex in examples for t in ex["targets"]], dtype=torch.long),
@@ -67,5 +65,4 @@ def collate_vcr(examples: Sequence[dict]) -> VcrBatch:
         answer_labels=torch.tensor([int(ex["answer_label"]) for ex in examples]),
         rationale_labels=torch.tensor([int(ex["rationale_label"]) for ex in examples]),
         ids=[str(ex["id"]) for ex in examples],
-        txt_region_ids=regions,
     )

@@ -26,37 +26,36 @@ def _vlp_inputs(examples: Sequence[dict], label_dim: int, modes: torch.Tensor) -
     inputs.img_pos_feat = pad_rows(boxes, torch.float32)
     txt_types, img_types = type_ids(modes, inputs.txt_lens, int(inputs.input_ids.shape[1]),
                                     int(inputs.img_feat.shape[1]))
-    inputs.txt_type_ids = txt_types
-    return inputs, img_types
+    inputs.txt_type_ids, inputs.img_type_ids = txt_types, img_types
+    return inputs
 
 
 def collate_vlp(examples: Sequence[dict], label_dim: int) -> VlpBatch:
     """Masked examples (from `VlpTransform`) -> VlpBatch with per-example masks."""
     modes = torch.tensor([int(ex["vlp_mode"]) for ex in examples], dtype=torch.long)
-    inputs, img_types = _vlp_inputs(examples, label_dim, modes)
+    inputs = _vlp_inputs(examples, label_dim, modes)
     inputs.attn_masks = vlp_masks(modes, inputs.txt_lens, inputs.num_bbs,
                                   int(inputs.attn_masks.shape[1]))
     labels = pad_flat(flatten([ex["txt_labels"] for ex in examples], torch.long),
                       inputs.txt_lens, fill=-1)
-    return VlpBatch(inputs=inputs, img_type_ids=img_types, txt_labels=labels, modes=modes)
+    return VlpBatch(inputs=inputs, txt_labels=labels, modes=modes)
 
 
 def collate_caption(examples: Sequence[dict], label_dim: int) -> CaptionBatch:
     """Prefix examples ([CLS] + regions, "refs", "img_id") -> CaptionBatch for decoding."""
     modes = torch.full((len(examples),), S2S, dtype=torch.long)
-    inputs, img_types = _vlp_inputs(examples, label_dim, modes)
-    return CaptionBatch(inputs=inputs, img_type_ids=img_types,
-                        refs=[list(ex.get("refs", [])) for ex in examples],
+    inputs = _vlp_inputs(examples, label_dim, modes)
+    return CaptionBatch(inputs=inputs, refs=[list(ex.get("refs", [])) for ex in examples],
                         img_ids=[str(ex["img_id"]) for ex in examples])
 
 
 def collate_vlp_vqa(examples: Sequence[dict], label_dim: int) -> VlpVqaBatch:
     """VQA examples ("vqa_targets", "qid") -> VlpVqaBatch with bidirectional masks."""
     modes = torch.full((len(examples),), BI, dtype=torch.long)
-    inputs, img_types = _vlp_inputs(examples, label_dim, modes)
+    inputs = _vlp_inputs(examples, label_dim, modes)
     inputs.attn_masks = vlp_masks(modes, inputs.txt_lens, inputs.num_bbs,
                                   int(inputs.attn_masks.shape[1]))
     targets = torch.stack([torch.as_tensor(ex["vqa_targets"], dtype=torch.float32)
                            for ex in examples])
-    return VlpVqaBatch(inputs=inputs, img_type_ids=img_types, targets=targets,
+    return VlpVqaBatch(inputs=inputs, targets=targets,
                        qids=[str(ex["qid"]) for ex in examples])
