@@ -11,7 +11,6 @@ VCR's four token types; tasks mlm, mrfr, mrc, mrc-kl.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import torch
 
@@ -37,6 +36,7 @@ from vlkit.runs.stores import (
 )
 from vlkit.runs.vcr_model import build_vcr_model
 from vlkit.train.distributed import DistInfo
+from vlkit.train.trainer import Evaluate
 from vlkit.utils.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def corpus_vocab(cfg: RunConfig, vocab_size: int) -> MlmVocab | None:
 
 
 def make_evaluate(cfg: RunConfig, datasets: dict, device: torch.device, mlm,
-                  objective: PretrainObjective) -> Callable[[torch.nn.Module], dict[str, float]]:
+                  objective: PretrainObjective) -> Evaluate:
     """Mean loss per task over the first `data.val_batches` validation batches (fixed order,
     fixed masks: the same batches at every validation)."""
     loaders = {t: task_loader(cfg, t, ds, DistInfo(), mlm, infinite=False, shuffle=False)

@@ -46,6 +46,7 @@ from vlkit.runs.stores import (
 )
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.train.distributed import DistInfo, barrier
+from vlkit.train.trainer import Evaluate
 from vlkit.utils.errors import ConfigError
 
 COLLATE = {"mlm": collate_mlm, "mvrc": partial(collate_mrm, task="mvrc"),
@@ -108,7 +109,7 @@ def task_datasets(cfg: RunConfig, txt_names: list[str], img_stores, corpus) -> d
 
 
 def make_evaluate(cfg: RunConfig, datasets: dict, device: torch.device, mlm,
-                  objective: VlBertPretrainObjective):
+                  objective: VlBertPretrainObjective) -> Evaluate:
     """Mean loss and accuracy per task over the first `data.val_batches` validation batches
     (fixed order and masks: the same batches at every validation)."""
     loaders = {t: vlbert_loader(cfg, t, ds, DistInfo(), mlm, infinite=False, shuffle=False)
