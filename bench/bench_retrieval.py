@@ -1,5 +1,5 @@
 """Retrieval scoring benchmark: pairs/s of scoring EVERY text x image pair with the
-cross-encoder (vlkit.recipes.retrieval_eval), on random inputs of realistic sizes.
+cross-encoder (vlkit.evaluation.retrieval), on random inputs of realistic sizes.
 
 Prints ONE JSON object: machine, torch version, threads, config, pairs/s (median of
 `--repeats` full passes over the texts x images grid, after one warm-up pass), FLOPs per pair
@@ -25,10 +25,10 @@ import torch
 from machine_info import cpu_isa, describe_machine, matmul_peak
 from torch.utils.flop_counter import FlopCounterMode
 
+from vlkit.evaluation.retrieval import RetrievalSet, score_all_pairs
 from vlkit.models.config import ModelConfig
 from vlkit.models.presets import MODEL_PRESETS
 from vlkit.models.uniter import Uniter
-from vlkit.recipes.retrieval_eval import RetrievalSet, score_all_pairs
 from vlkit.train.precision import resolve_precision
 
 

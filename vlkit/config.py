@@ -35,7 +35,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     # task-specific options of the recipe (e.g. itm: neg_size, margin); each recipe checks
-    # its own keys (vlkit.recipes.options.task_options)
+    # its own keys (vlkit.runs.options.task_options)
     task: dict[str, Any] = field(default_factory=dict)
 
 

@@ -244,7 +244,7 @@ def test_pretrain_on_uniter_dbs(nlvr2_db, captions, tmp_path, capsys):
     assert any("mlm_loss" in r for r in rows)
     # MLM masks with meta.json's [MASK] and draws random tokens from its v_range
     from vlkit.config import load_config
-    from vlkit.recipes.loaders import mlm_masker
+    from vlkit.runs.loaders import mlm_masker
 
     cfg = load_config(str(run / "config.yaml"))
     masker = mlm_masker(cfg, [])

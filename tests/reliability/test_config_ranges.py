@@ -41,9 +41,9 @@ def test_every_numeric_field_has_a_range_and_every_preset_is_in_range():
 
 
 def test_task_options_have_ranges_too(world, tiny, tmp_path, capsys):
-    from vlkit.recipes.caption_eval import CaptionOptions
-    from vlkit.recipes.itm import ItmOptions
-    from vlkit.recipes.vcr import VcrOptions
+    from vlkit.evaluation.caption import CaptionOptions
+    from vlkit.evaluation.itm import ItmOptions
+    from vlkit.evaluation.vcr import VcrOptions
     from vlkit.recipes.vlbert_pretrain import VlBertPretrainOptions
 
     for cls in (CaptionOptions, ItmOptions, VcrOptions, VlBertPretrainOptions):

@@ -7,11 +7,11 @@ from vlkit.cli.main import main
 
 
 def test_failed_train_leaves_no_new_folder(world, tiny, tmp_path, capsys, monkeypatch):
-    from vlkit.recipes import common
+    from vlkit.runs import context
 
     written = []
-    real = common._write_config
-    monkeypatch.setattr(common, "_write_config",
+    real = context._write_config
+    monkeypatch.setattr(context, "_write_config",
                         lambda run_dir, cfg: (written.append(run_dir), real(run_dir, cfg)))
     run = tmp_path / "new" / "deeper" / "run"
     code = main(["train", "uniter-tiny-vqa", f"data.root={world}", f"out={run}",

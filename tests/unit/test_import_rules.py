@@ -11,32 +11,39 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "vlkit"
 
 # package area -> areas it must never import
+# the run level: run plumbing, task evaluation and the recipes built on both
+RUN = {"runs", "evaluation", "recipes"}
 FORBIDDEN = {
     "utils": {"config", "configtools", "text", "data", "modules", "models", "losses", "metrics",
-              "objectives", "train", "recipes", "interop", "generation", "cli"},
-    "data": {"modules", "models", "losses", "objectives", "train", "recipes", "interop", "cli"},
-    "modules": {"data", "models", "losses", "metrics", "objectives", "train", "recipes", "cli"},
-    "models": {"data", "losses", "metrics", "objectives", "train", "recipes", "cli"},
-    "losses": {"data", "modules", "models", "objectives", "train", "recipes", "cli"},
-    "metrics": {"modules", "models", "losses", "objectives", "train", "recipes", "cli"},
-    "generation": {"data", "losses", "metrics", "objectives", "train", "recipes", "cli"},
-    "train": {"data", "modules", "models", "losses", "metrics", "objectives", "recipes", "cli"},
-    "objectives": {"train", "recipes", "cli"},
-    "recipes": {"cli"},
-    "interop": {"train", "recipes", "cli"},
-    "extract": {"modules", "models", "losses", "metrics", "objectives", "train", "recipes",
-                "interop", "cli"},
-    "viz": {"train", "recipes", "cli"},
-    "inference": {"cli"},
-    "serve": {"modules", "models", "losses", "objectives", "train", "cli"},
+              "objectives", "train", "interop", "generation", "cli"} | RUN,
+    "data": {"modules", "models", "losses", "objectives", "train", "interop", "cli"} | RUN,
+    "modules": {"data", "models", "losses", "metrics", "objectives", "train", "cli"} | RUN,
+    "models": {"data", "losses", "metrics", "objectives", "train", "cli"} | RUN,
+    "losses": {"data", "modules", "models", "objectives", "train", "cli"} | RUN,
+    "metrics": {"modules", "models", "losses", "objectives", "train", "cli"} | RUN,
+    "generation": {"data", "losses", "metrics", "objectives", "train", "cli"} | RUN,
+    "train": {"data", "modules", "models", "losses", "metrics", "objectives", "cli"} | RUN,
+    "objectives": {"train", "cli"} | RUN,
+    # run plumbing (context, stores, loaders, options, init): below evaluation and recipes
+    "runs": {"evaluation", "recipes", "inference", "serve", "cli"},
+    # each task's evaluation and the shared fine-tuning tail: recipes build on it, never it on them
+    "evaluation": {"recipes", "inference", "serve", "cli"},
+    # only recipes: runs and evaluation below them, prediction and serving beside them
+    "recipes": {"inference", "serve", "cli"},
+    "interop": {"train", "cli"} | RUN,
+    "extract": {"modules", "models", "losses", "metrics", "objectives", "train", "interop",
+                "cli"} | RUN,
+    "viz": {"train", "cli"} | RUN,
+    "inference": {"recipes", "serve", "cli"},
+    "serve": {"modules", "models", "losses", "objectives", "train", "recipes", "cli"},
     # the typed model input: below both data (which builds it) and models (which read it)
     "encoder_input": {"config", "configtools", "text", "data", "modules", "models", "losses",
-                      "metrics", "objectives", "train", "recipes", "interop", "generation",
-                      "extract", "viz", "inference", "serve", "featurizers", "cli"},
+                      "metrics", "objectives", "train", "interop", "generation", "extract",
+                      "viz", "inference", "serve", "featurizers", "cli"} | RUN,
     # the synthetic world's fixed pixel backbone, below both data and extract
     "featurizers": {"config", "configtools", "text", "data", "modules", "models", "losses",
-                    "metrics", "objectives", "train", "recipes", "interop", "generation",
-                    "extract", "viz", "inference", "serve", "cli"},
+                    "metrics", "objectives", "train", "interop", "generation", "extract", "viz",
+                    "inference", "serve", "cli"} | RUN,
 }
 # interop's parity function runs the trainer's optimizer and schedule from its config.
 ALLOWED = {("interop", "vlkit.train.optim"), ("interop", "vlkit.train.schedule"),

@@ -1,1 +1,2 @@
-"""The `vlkit` command line: one file per subcommand. Nothing in the library imports this."""
+"""The `vlkit` command line: one file per subcommand (`quickstart_job` is the job `vlkit
+quickstart` runs: recipes one after another, compared). Nothing in the library imports this."""

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vlkit.recipes.eval_run import run_eval
+    from vlkit.evaluation.eval_run import run_eval
     from vlkit.train.distributed import shutdown_distributed
 
     splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())

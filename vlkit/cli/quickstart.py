@@ -1,6 +1,6 @@
 """`vlkit quickstart [--out DIR]`: synthetic world -> pre-train -> fine-tune VQA -> compare.
 
-Defaults live in `vlkit.recipes.quickstart.QuickstartPlan`; flags left out keep them.
+Defaults live in `vlkit.cli.quickstart_job.QuickstartPlan`; flags left out keep them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vlkit.recipes.quickstart import QuickstartPlan, run_quickstart
+    from vlkit.cli.quickstart_job import QuickstartPlan, run_quickstart
     from vlkit.utils.output_lock import claim_output
 
     given = {k: v for k, v in vars(args).items()

@@ -41,7 +41,7 @@ from vlkit.extract.extractor import Extractor
 from vlkit.extract.images import load_pixels
 from vlkit.extract.options import ExtractOptions
 from vlkit.inference.inputs import Example, InputError, RawImage, parse_example
-from vlkit.recipes import common
+from vlkit.runs.stores import data_path, open_image_stores
 from vlkit.train.precision import autocast, resolve_precision
 from vlkit.utils.errors import ConfigError, DataError
 
@@ -62,8 +62,8 @@ class Pipeline:
     def __init__(self, task: str, checkpoint: str | Path, *, extractor: Any = None,
                  device: str | torch.device = "auto", img_stores: Iterable | None = None,
                  overrides: Iterable[str] = (), precision: str | None = None):
-        from vlkit.recipes.predict_caption import Captioner
-        from vlkit.recipes.predict_one import PredictModel
+        from vlkit.inference.captioner import Captioner
+        from vlkit.inference.predict_model import PredictModel
 
         if task not in TASKS:
             raise ConfigError(f"unknown task '{task}': expected one of {', '.join(TASKS)}")
@@ -92,7 +92,7 @@ class Pipeline:
                                 for s in self._store_spec]
             else:
                 names = self.cfg.data.val_img or self.cfg.data.train_img
-                self._stores = common.open_image_stores(self.cfg, list(names))
+                self._stores = open_image_stores(self.cfg, list(names))
         return self._stores
 
     @property
@@ -119,7 +119,7 @@ class Pipeline:
         if isinstance(spec, (str, Path)):
             return Path(spec)
         if spec is None and self.cfg.data.train_img:
-            return common.data_path(self.cfg, self.cfg.data.train_img[0])
+            return data_path(self.cfg, self.cfg.data.train_img[0])
         return None
 
     def _raw_record(self, image: RawImage, image_id: str) -> tuple[ImageRecord, dict]:
@@ -261,7 +261,7 @@ class Pipeline:
                 for (_, example, ids, described), answer in zip(ready, answers, strict=True)]
 
     def _vcr(self, example: Example, stores: list, ids: list[str]) -> dict:
-        from vlkit.recipes.predict_vcr import predict_vcr
+        from vlkit.inference.vcr import predict_vcr
 
         result = predict_vcr(self.model, example.text, example.vcr["answers"],
                              example.vcr["rationales"], example.vcr["objects"], stores, ids)
@@ -288,7 +288,7 @@ class Pipeline:
         """[example][layer][head][region]: the attention [CLS] pays to each region."""
         from vlkit.data.collate import collate_inputs
         from vlkit.data.datasets import PairDataset
-        from vlkit.recipes.predict_one import MemoryTextStore
+        from vlkit.inference.predict_model import MemoryTextStore
 
         pairs = PairDataset(MemoryTextStore(records, self.cfg.text.vocab), stores,
                             self.cfg.data.max_txt_len)

@@ -17,7 +17,6 @@ final_metrics.json.
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 
 import torch
@@ -28,37 +27,28 @@ from vlkit.data.datasets import ImageCaptionDataset, PairDataset
 from vlkit.data.loader import BatchLoader
 from vlkit.data.masking import MlmMasker
 from vlkit.data.vlp import VlpTransform
-from vlkit.metrics.cider import CiderD
-from vlkit.models.io import save_model
-from vlkit.models.zoo import build_model
-from vlkit.objectives.scst import ScstObjective
-from vlkit.objectives.vlp import VlpObjective
-from vlkit.recipes import common
-from vlkit.recipes.caption_eval import (
+from vlkit.evaluation.caption import (
     CaptionOptions,
     beam_config,
     caption_cider,
     caption_images,
     caption_loader,
-    evaluate_split,
+    caption_pairs,
+    caption_scores,
     special_ids,
 )
-from vlkit.recipes.init import initialise
-from vlkit.recipes.loaders import batch_sampler
-from vlkit.recipes.options import task_options
+from vlkit.evaluation.finish import Training, train_and_finish
+from vlkit.metrics.cider import CiderD
+from vlkit.models.zoo import build_model
+from vlkit.objectives.scst import ScstObjective
+from vlkit.objectives.vlp import VlpObjective
+from vlkit.runs.context import setup_run
+from vlkit.runs.init import initialise
+from vlkit.runs.loaders import batch_sampler
+from vlkit.runs.options import task_options
+from vlkit.runs.stores import check_dims, dataset_manifest, open_image_stores
 from vlkit.text.tokenizer import get_tokenizer
-from vlkit.train.trainer import train
 from vlkit.utils.errors import ConfigError
-
-log = logging.getLogger(__name__)
-
-
-def caption_pairs(cfg: RunConfig, names: list[str], img_stores, limit: int = 0) -> PairDataset:
-    store = common.open_text_store(cfg, names)
-    if getattr(store, "task", "caption") != "caption":
-        raise ConfigError(f"text store {store.path} holds task '{store.task}', expected caption")
-    ids = store.ids()[:limit] if limit else None
-    return PairDataset(store, img_stores, cfg.data.max_txt_len, ids=ids)
 
 
 def vlp_transform(cfg: RunConfig, opts: CaptionOptions) -> VlpTransform:
@@ -66,7 +56,7 @@ def vlp_transform(cfg: RunConfig, opts: CaptionOptions) -> VlpTransform:
     Content words (`data.focus_words`, else the dataset manifest's) weigh `data.focus_weight`."""
     tok = get_tokenizer(cfg.text.vocab, cfg.text.lowercase)
     vocab = tok.random_range
-    words = cfg.data.focus_words or common.dataset_manifest(cfg).get("content_words", [])
+    words = cfg.data.focus_words or dataset_manifest(cfg).get("content_words", [])
     focus = sorted({i for w in words for i in tok.encode(w)}) if words else None
 
     def masker(protected: tuple[int, ...]) -> MlmMasker:
@@ -94,15 +84,16 @@ def training_batches(cfg: RunConfig, opts: CaptionOptions, train_pairs: PairData
 
 
 def main(cfg: RunConfig) -> dict:
+    """Train a VLP captioner (masked tokens or SCST), validate by CIDEr-D, caption every split."""
     if not cfg.data.train_txt or not cfg.data.val_txt:
         raise ConfigError("captioning needs data.train_txt and data.val_txt (caption stores)")
     if cfg.model.arch != "vlp":
         raise ConfigError(f"the caption recipe needs a VLP model (model.arch=vlp), got "
                           f"'{cfg.model.arch}'")
     opts = task_options(cfg, CaptionOptions)
-    ctx = common.setup_run(cfg)
-    img_stores = common.open_image_stores(cfg, cfg.data.train_img)
-    common.check_dims(cfg, img_stores[0], None)
+    ctx = setup_run(cfg)
+    img_stores = open_image_stores(cfg, cfg.data.train_img)
+    check_dims(cfg, img_stores[0], None)
     train_pairs = caption_pairs(cfg, cfg.data.train_txt, img_stores, cfg.data.train_limit)
     val_images = ImageCaptionDataset(caption_pairs(cfg, cfg.data.val_txt, img_stores),
                                      limit=opts.val_images)
@@ -116,18 +107,6 @@ def main(cfg: RunConfig) -> dict:
                                   opts.eval_batch_size)
         return {"cider": caption_cider(captions, val_images, cfg)}
 
-    last = train(model, objective, batches, cfg.train, ctx.run_dir, ctx.device, ctx.dist,
-                 evaluate)
-    results: dict = {"train": last, "num_train_captions": len(train_pairs)}
-    if ctx.dist.is_main:
-        model.eval()
-        splits = {"val": ImageCaptionDataset(caption_pairs(cfg, cfg.data.val_txt, img_stores))}
-        if cfg.data.test_txt:
-            splits["test"] = ImageCaptionDataset(caption_pairs(cfg, cfg.data.test_txt,
-                                                               img_stores))
-        for split, dataset in splits.items():
-            results[split] = evaluate_split(model, cfg, opts, dataset, split, ctx.run_dir,
-                                            ctx.device)
-        save_model(model, ctx.run_dir / "model", cfg.model, cfg, overwrite=True)
-    common.write_results(ctx, results)
-    return results
+    return train_and_finish(model, cfg, ctx, Training(objective, batches, evaluate),
+                            {"num_train_captions": len(train_pairs)},
+                            caption_scores(cfg, opts, img_stores, ctx))

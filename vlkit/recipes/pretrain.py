@@ -10,7 +10,6 @@ VCR's four token types; tasks mlm, mrfr, mrc, mrc-kl.
 
 from __future__ import annotations
 
-import itertools
 import logging
 
 import torch
@@ -20,16 +19,24 @@ from vlkit.data.datasets import ItmDataset, PairDataset
 from vlkit.data.datasets.vcr import VcrPretrainDataset
 from vlkit.data.loader import MultiTaskLoader
 from vlkit.data.sampling import TaskSampler
+from vlkit.evaluation.finish import Training, last_validation, train_and_finish
+from vlkit.evaluation.mean_logs import mean_logs_evaluator
 from vlkit.models.uniter import PRETRAIN_HEADS
 from vlkit.models.zoo import build_model
 from vlkit.objectives.pretrain import PRETRAIN_TASKS, MlmVocab, PretrainObjective
-from vlkit.recipes import common
-from vlkit.recipes.evaluation import finish_run
-from vlkit.recipes.init import initialise
-from vlkit.recipes.loaders import mlm_masker, task_loader
-from vlkit.recipes.vcr_model import build_vcr_model
+from vlkit.runs.context import setup_run
+from vlkit.runs.init import initialise
+from vlkit.runs.loaders import mlm_masker, task_loader
+from vlkit.runs.stores import (
+    check_dims,
+    dataset_manifest,
+    open_image_stores,
+    open_text_store,
+    store_label_dim,
+)
+from vlkit.runs.vcr_model import build_vcr_model
 from vlkit.train.distributed import DistInfo
-from vlkit.train.trainer import train
+from vlkit.train.trainer import Evaluate
 from vlkit.utils.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -38,7 +45,7 @@ log = logging.getLogger(__name__)
 def task_datasets(cfg: RunConfig, txt_names: list[str], img_stores) -> dict:
     """task -> dataset over one caption-like text store, or over a `vcr` store (UNITER's
     second-stage pre-training: the gold question-answer(-rationale) texts)."""
-    store = common.open_text_store(cfg, txt_names)
+    store = open_text_store(cfg, txt_names)
     if getattr(store, "task", None) == "vcr":
         if "itm" in cfg.data.tasks:
             raise ConfigError("config key 'data.tasks': VCR pre-training has no itm task "
@@ -58,7 +65,7 @@ def corpus_vocab(cfg: RunConfig, vocab_size: int) -> MlmVocab | None:
     for names in (cfg.data.train_txt, cfg.data.val_txt):
         if not names:
             continue
-        store = common.open_text_store(cfg, names)
+        store = open_text_store(cfg, names)
         for record in store:
             if "input_ids" not in record:
                 raise ConfigError(f"data.mlm_vocab=corpus: record '{record.get('id')}' of "
@@ -69,7 +76,7 @@ def corpus_vocab(cfg: RunConfig, vocab_size: int) -> MlmVocab | None:
 
 
 def make_evaluate(cfg: RunConfig, datasets: dict, device: torch.device, mlm,
-                  objective: PretrainObjective) -> callable:
+                  objective: PretrainObjective) -> Evaluate:
     """Mean loss per task over the first `data.val_batches` validation batches (fixed order,
     fixed masks: the same batches at every validation)."""
     loaders = {t: task_loader(cfg, t, ds, DistInfo(), mlm, infinite=False, shuffle=False)
@@ -77,34 +84,16 @@ def make_evaluate(cfg: RunConfig, datasets: dict, device: torch.device, mlm,
     return mean_logs_evaluator(cfg, loaders, objective, device)
 
 
-def mean_logs_evaluator(cfg: RunConfig, loaders: dict, objective, device: torch.device
-                        ) -> callable:
-    """evaluate(model) -> each logged value averaged over the first `data.val_batches` batches
-    of every loader, rewound to the start each time."""
-
-    def evaluate(model: torch.nn.Module) -> dict[str, float]:
-        sums: dict[str, list[float]] = {}
-        for loader in loaders.values():
-            loader.load_state_dict({"epoch": 0, "position": 0, "seed": cfg.train.seed})
-            for batch in itertools.islice(iter(loader), cfg.data.val_batches):
-                _, logs = objective(model, batch.to(device))
-                for key, value in logs.items():
-                    sums.setdefault(key, []).append(float(value))
-        return {key: sum(v) / len(v) for key, v in sums.items()}
-
-    return evaluate
-
-
 def main(cfg: RunConfig) -> dict:
+    """Pre-train on data.train_txt, one task per batch by the ratios of data.tasks."""
     unknown = set(cfg.data.tasks) - set(PRETRAIN_TASKS)
     if not cfg.data.tasks or unknown:
         raise ConfigError(f"config key 'data.tasks': expected ratios over {PRETRAIN_TASKS}, "
                           f"got {cfg.data.tasks}")
-    ctx = common.setup_run(cfg)
-    img_stores = common.open_image_stores(cfg, cfg.data.train_img)
-    manifest = common.dataset_manifest(cfg)
-    common.check_dims(cfg, img_stores[0],
-                      manifest.get("label_dim") or common.store_label_dim(img_stores[0]))
+    ctx = setup_run(cfg)
+    img_stores = open_image_stores(cfg, cfg.data.train_img)
+    manifest = dataset_manifest(cfg)
+    check_dims(cfg, img_stores[0], manifest.get("label_dim") or store_label_dim(img_stores[0]))
     mlm = mlm_masker(cfg, manifest.get("content_words", []))
 
     train_sets = task_datasets(cfg, cfg.data.train_txt, img_stores)
@@ -122,7 +111,5 @@ def main(cfg: RunConfig) -> dict:
     else:
         model = build_model(cfg.model, heads=PRETRAIN_HEADS)
         initialise(model, cfg)
-    last = train(model, objective, batches, cfg.train, ctx.run_dir, ctx.device,
-                 ctx.dist, evaluate)
-    results = {"train": last}
-    return finish_run(model, cfg, ctx, results, evaluate=evaluate)
+    return train_and_finish(model, cfg, ctx, Training(objective, batches, evaluate), {},
+                            last_validation(ctx, evaluate))

@@ -28,18 +28,25 @@ from vlkit.data.loader import BatchLoader, MultiTaskLoader
 from vlkit.data.masking import MrmMasker, WholeWordMasker, continuation_ids
 from vlkit.data.sampling import TaskSampler
 from vlkit.data.synthetic.corpus import write_corpus
+from vlkit.evaluation.finish import Training, last_validation, train_and_finish
+from vlkit.evaluation.mean_logs import mean_logs_evaluator
 from vlkit.models.vlbert import PRETRAIN_HEADS
 from vlkit.models.zoo import build_model
 from vlkit.objectives.vlbert import VLBERT_PRETRAIN_TASKS, VlBertPretrainObjective
-from vlkit.recipes import common
-from vlkit.recipes.evaluation import finish_run
-from vlkit.recipes.init import initialise
-from vlkit.recipes.loaders import batch_sampler, mlm_masker
-from vlkit.recipes.options import task_options
-from vlkit.recipes.pretrain import mean_logs_evaluator
+from vlkit.runs.context import setup_run
+from vlkit.runs.init import initialise
+from vlkit.runs.loaders import batch_sampler, mlm_masker
+from vlkit.runs.options import task_options
+from vlkit.runs.stores import (
+    check_dims,
+    data_path,
+    dataset_manifest,
+    open_image_stores,
+    open_text_store,
+)
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.train.distributed import DistInfo, barrier
-from vlkit.train.trainer import train
+from vlkit.train.trainer import Evaluate
 from vlkit.utils.errors import ConfigError
 
 COLLATE = {"mlm": collate_mlm, "mvrc": partial(collate_mrm, task="mvrc"),
@@ -84,7 +91,7 @@ def corpus_files(cfg: RunConfig, opts: VlBertPretrainOptions, run_dir: Path,
                  is_main: bool) -> list[Path]:
     """The text-only corpus files: named ones, or a generated synthetic-world corpus."""
     if opts.text_corpus:
-        return [common.data_path(cfg, name) for name in opts.text_corpus]
+        return [data_path(cfg, name) for name in opts.text_corpus]
     if opts.synth_corpus <= 0:
         raise ConfigError("task 'mlm-text' needs a text-only corpus: set task.text_corpus="
                           "[FILE,...] (one sentence per line) or task.synth_corpus=N")
@@ -97,12 +104,12 @@ def corpus_files(cfg: RunConfig, opts: VlBertPretrainOptions, run_dir: Path,
 
 def task_datasets(cfg: RunConfig, txt_names: list[str], img_stores, corpus) -> dict:
     """task -> dataset: image-text pairs for mlm/mvrc, the corpus for mlm-text."""
-    pairs = PairDataset(common.open_text_store(cfg, txt_names), img_stores, cfg.data.max_txt_len)
+    pairs = PairDataset(open_text_store(cfg, txt_names), img_stores, cfg.data.max_txt_len)
     return {task: corpus if task == "mlm-text" else pairs for task in cfg.data.tasks}
 
 
 def make_evaluate(cfg: RunConfig, datasets: dict, device: torch.device, mlm,
-                  objective: VlBertPretrainObjective):
+                  objective: VlBertPretrainObjective) -> Evaluate:
     """Mean loss and accuracy per task over the first `data.val_batches` validation batches
     (fixed order and masks: the same batches at every validation)."""
     loaders = {t: vlbert_loader(cfg, t, ds, DistInfo(), mlm, infinite=False, shuffle=False)
@@ -111,15 +118,16 @@ def make_evaluate(cfg: RunConfig, datasets: dict, device: torch.device, mlm,
 
 
 def main(cfg: RunConfig) -> dict:
+    """Pre-train VL-BERT on data.train_txt (and a text-only corpus), one task per batch."""
     opts = task_options(cfg, VlBertPretrainOptions)
     unknown = set(cfg.data.tasks) - set(VLBERT_PRETRAIN_TASKS)
     if not cfg.data.tasks or unknown:
         raise ConfigError(f"config key 'data.tasks': expected ratios over "
                           f"{VLBERT_PRETRAIN_TASKS}, got {cfg.data.tasks}")
-    ctx = common.setup_run(cfg)
-    img_stores = common.open_image_stores(cfg, cfg.data.train_img)
-    manifest = common.dataset_manifest(cfg)
-    common.check_dims(cfg, img_stores[0], manifest.get("label_dim"))
+    ctx = setup_run(cfg)
+    img_stores = open_image_stores(cfg, cfg.data.train_img)
+    manifest = dataset_manifest(cfg)
+    check_dims(cfg, img_stores[0], manifest.get("label_dim"))
     masker = make_masker(cfg, opts.whole_word, manifest.get("content_words", []))
     corpus = None
     if "mlm-text" in cfg.data.tasks:
@@ -140,6 +148,5 @@ def main(cfg: RunConfig) -> dict:
 
     model = build_model(cfg.model, heads=PRETRAIN_HEADS)
     initialise(model, cfg)
-    results = {"train": train(model, objective, batches, cfg.train, ctx.run_dir, ctx.device,
-                              ctx.dist, evaluate)}
-    return finish_run(model, cfg, ctx, results, evaluate=evaluate)
+    return train_and_finish(model, cfg, ctx, Training(objective, batches, evaluate), {},
+                            last_validation(ctx, evaluate))

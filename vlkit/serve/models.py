@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vlkit.evaluation.eval_run import find_source, read_run_config
 from vlkit.inference.pipeline import TASKS, Pipeline
-from vlkit.recipes.eval_run import find_source, read_run_config
 from vlkit.utils.errors import CheckpointError, VlkitError
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ image's objects (`[2]`, `[0, 2]`); it is rendered the way `vlkit data import vcr
 synthetic world render it (the objects' class names joined by "and", each WordPiece aligned to
 its object), so the example is encoded exactly as a stored record is. Then it goes through the
 evaluation's dataset (`VcrEvalDataset`, rationales conditioned on every answer), collate and
-scoring (`vlkit.recipes.vcr.predict`).
+scoring (`vlkit.evaluation.vcr.predict`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import numpy as np
 
 from vlkit.data.datasets.vcr import NUM_CHOICES, VcrEvalDataset
 from vlkit.data.importers.vcr import render
-from vlkit.recipes.predict_one import RECORD_ID, MemoryTextStore, PredictModel
-from vlkit.recipes.vcr import predict
+from vlkit.evaluation.vcr import predict
+from vlkit.inference.predict_model import RECORD_ID, MemoryTextStore, PredictModel
 from vlkit.utils.errors import ConfigError, DataError
 
 REFERENCE = re.compile(r"(\[\s*\d+(?:\s*,\s*\d+)*\s*\])")

@@ -9,6 +9,11 @@
    DIR/comparison.png (both runs' validation accuracy over the fine-tuning steps).
 Phases are budgeted in steps, not seconds, so a slower machine learns the same thing, only later.
 Every phase is an ordinary run directory: re-running the command resumes where it stopped.
+
+It lives with the command line, not with the recipes: it is no recipe (no `main(cfg)` that
+`vlkit train` runs) but a job that runs two recipes' `main` one after another, in worker
+processes, and prints a comparison for a person, which is what a command does. Only
+`vlkit quickstart` (vlkit.cli.quickstart) runs it.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def store_vocab(cfg: RunConfig) -> dict[str, Any] | None:
     """The manifest of the run's first training (else validation) text store when that is a
     UNITER txt_db whose meta.json states its vocabulary (size, special ids), else None."""
     from vlkit.data.stores.uniter_txt_db import UniterTextStore, is_uniter_txt_db
-    from vlkit.recipes.common import data_path
+    from vlkit.runs.stores import data_path
 
     names = cfg.data.train_txt or cfg.data.val_txt
     path = data_path(cfg, names[0]) if names else None

@@ -1,14 +1,12 @@
 """Split evaluation shared by the fine-tuning recipes and `vlkit eval`: one code path per task.
 
-    task = vqa.task_eval(cfg, ctx, model)               # how VQA scores a split
-    results = evaluate_splits(model, cfg, ctx, task)    # {"val": {...}, "test": {...}}
+    task = task_evaluation("vqa").task_eval(cfg, ctx, model)   # how VQA scores a split
+    results = evaluate_splits(model, cfg, ctx, task)            # {"val": {...}, "test": {...}}
 
-A task's recipe module (a `TaskRecipe`, vlkit.recipes) defines `task_eval(cfg, ctx, model) ->
-TaskEval`: how to build a split's evaluation data from text store names, how to score it
-(metrics plus the predictions), and how to write the predictions in the benchmark's official
-format to RUN/predictions/<prefix>_<split>.<suffix>. A module may also define
-`load_eval_model(cfg, state_dict) -> nn.Module` when a saved model needs more than the heads
-found in its weights (retrieval derives `rank_output` from a pre-trained ITM head).
+A task's evaluation module (a `TaskEvaluation`, vlkit.evaluation) returns a `TaskEval`: how to
+build a split's evaluation data from text store names, how to score it (metrics plus the
+predictions), and how to write the predictions in the benchmark's official format to
+RUN/predictions/<prefix>_<split>.<suffix>.
 """
 
 from __future__ import annotations
@@ -22,8 +20,8 @@ import torch
 from torch import nn
 
 from vlkit.config import RunConfig
-from vlkit.models.io import save_model
-from vlkit.recipes import common
+from vlkit.runs.context import RunContext
+from vlkit.runs.stores import open_image_stores
 from vlkit.train.precision import autocast, resolve_precision
 from vlkit.utils.errors import ConfigError
 
@@ -59,10 +57,10 @@ def split_stores(cfg: RunConfig, split: str) -> list[str]:
 
 def eval_image_stores(cfg: RunConfig) -> list:
     """Image stores evaluation reads: data.val_img when set, else data.train_img."""
-    return common.open_image_stores(cfg, cfg.data.val_img or cfg.data.train_img)
+    return open_image_stores(cfg, cfg.data.val_img or cfg.data.train_img)
 
 
-def evaluate_splits(model: nn.Module, cfg: RunConfig, ctx: common.RunContext, task: TaskEval,
+def evaluate_splits(model: nn.Module, cfg: RunConfig, ctx: RunContext, task: TaskEval,
                     splits: Sequence[str] = SPLITS) -> dict[str, dict]:
     """Score every configured split of `splits` (those without stores are skipped), write
     each one's predictions file on the main process, and return {split: metrics}. Scoring
@@ -88,24 +86,4 @@ def evaluate_splits(model: nn.Module, cfg: RunConfig, ctx: common.RunContext, ta
                        predictions)
         results[split] = scored
     model.train(was_training)
-    return results
-
-
-def finish_run(model: nn.Module, cfg: RunConfig, ctx: common.RunContext, results: dict,
-               task: TaskEval | None = None,
-               evaluate: Callable[[nn.Module], dict[str, float]] | None = None) -> dict:
-    """The tail every training recipe shares, after `train`: score each configured split and
-    write its official predictions (`task`), or run one last validation (`evaluate`, the
-    pre-training recipes; main process); save the trained model with the config it was built
-    with (`model.cfg`: NLVR2 and VCR widen the token types); write final_metrics.json.
-    Returns `results` with the scores added."""
-    if task is not None:
-        results.update(evaluate_splits(model, cfg, ctx, task))
-    if evaluate is not None and ctx.dist.is_main:
-        model.eval()
-        with torch.no_grad():
-            results["val"] = evaluate(model)
-    if ctx.dist.is_main:
-        save_model(model, ctx.run_dir / "model", model.cfg, cfg, overwrite=True)
-    common.write_results(ctx, results)
     return results

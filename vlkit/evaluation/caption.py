@@ -1,9 +1,12 @@
-"""Caption a dataset's images, score them (token CIDEr-D; pycocoevalcap when asked), write
-COCO results files and the references in COCO caption format (for `vlkit score caption`)."""
+"""Captioning's evaluation: caption a dataset's images, score them (token CIDEr-D; pycocoevalcap
+when asked), write COCO results files and the references in COCO caption format (for `vlkit
+score caption`). A split is captioned greedily and by beam search, two results files per split,
+so captioning scores its splits here (`caption_scores`) rather than through `TaskEval`."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -13,15 +16,18 @@ import torch
 
 from vlkit.config import RunConfig
 from vlkit.data.collate.vlp import collate_caption
+from vlkit.data.datasets import PairDataset
 from vlkit.data.datasets.caption import ImageCaptionDataset
 from vlkit.data.loader import BatchLoader
 from vlkit.data.sampling import FixedBatchSampler
 from vlkit.generation import BeamConfig
 from vlkit.metrics.cider import corpus_cider
 from vlkit.objectives.caption import decode
+from vlkit.runs.context import RunContext
+from vlkit.runs.stores import open_text_store
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.atomic import atomic_write_json
-from vlkit.utils.errors import DataError
+from vlkit.utils.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +121,38 @@ def evaluate_split(model: torch.nn.Module, cfg: RunConfig, opts: CaptionOptions,
         results[name] = scores
         log.info("%s %s: %s", split, name, scores)
     return results
+
+
+def caption_pairs(cfg: RunConfig, names: list[str], img_stores, limit: int = 0) -> PairDataset:
+    """(caption, image) pairs of the named caption stores (the first `limit` when set);
+    ConfigError for a store of another task."""
+    store = open_text_store(cfg, names)
+    if getattr(store, "task", "caption") != "caption":
+        raise ConfigError(f"text store {store.path} holds task '{store.task}', expected caption")
+    ids = store.ids()[:limit] if limit else None
+    return PairDataset(store, img_stores, cfg.data.max_txt_len, ids=ids)
+
+
+def caption_scores(cfg: RunConfig, opts: CaptionOptions, img_stores: list, ctx: RunContext
+                   ) -> Callable[[torch.nn.Module], dict]:
+    """The end of a captioning run (`FinalScores`): on the main process, the validation (and
+    test) images captioned greedily and by beam search, {split: scores} (`evaluate_split`)."""
+
+    def scores(model: torch.nn.Module) -> dict:
+        if not ctx.dist.is_main:
+            return {}
+        model.eval()
+        splits = {"val": cfg.data.val_txt}
+        if cfg.data.test_txt:
+            splits["test"] = cfg.data.test_txt
+        results = {}
+        for split, names in splits.items():
+            dataset = ImageCaptionDataset(caption_pairs(cfg, names, img_stores))
+            results[split] = evaluate_split(model, cfg, opts, dataset, split, ctx.run_dir,
+                                            ctx.device)
+        return results
+
+    return scores
 
 
 def coco_references(refs: dict[str, list[str]]) -> dict:

@@ -27,21 +27,21 @@ from vlkit.data.collate.nlvr2 import NLVR2_COLLATE
 from vlkit.data.datasets import PairDataset, VqaDataset
 from vlkit.data.datasets.nlvr2 import Nlvr2Dataset
 from vlkit.data.datasets.snli_ve import VeDataset
+from vlkit.evaluation.eval_run import find_source, load_config, load_eval_model
 from vlkit.models.io import read_state_dict
 from vlkit.objectives.itm_rank import rank_scores
 from vlkit.objectives.nlvr2 import nlvr2_logits
 from vlkit.objectives.refer import region_scores
 from vlkit.objectives.vqa import vqa_logits
-from vlkit.recipes import common
-from vlkit.recipes.eval_run import find_source, load_config, load_eval_model
-from vlkit.recipes.text_vocab import predict_tokenizer
+from vlkit.runs.stores import open_text_store
+from vlkit.runs.text_vocab import predict_tokenizer
 from vlkit.text.tokenizer import BertTokenizer
 from vlkit.utils.errors import CheckpointError, ConfigError
 
 # task -> (head module the model must have, number of images)
 TASKS = {"vqa": ("vqa_output", 1), "ve": ("vqa_output", 1), "nlvr2": ("nlvr2_output", 2),
          "itm": ("rank_output", 1), "re": ("re_output", 1),
-         "vcr": ("vcr_output", 1)}  # vcr: vlkit.recipes.predict_vcr
+         "vcr": ("vcr_output", 1)}  # vcr: vlkit.inference.vcr
 RECORD_ID = "input"
 
 
@@ -98,7 +98,7 @@ class PredictModel:
     def label_names(self) -> list[str] | None:
         """Answer (VQA) or class (SNLI-VE) names from the run's training text store's meta."""
         try:
-            meta = common.open_text_store(self.cfg, self.cfg.data.train_txt,
+            meta = open_text_store(self.cfg, self.cfg.data.train_txt,
                                           {"ve": "snli_ve"}.get(self.task, self.task)
                                           ).manifest["meta"]
         except Exception:  # noqa: BLE001 - the run's stores may live on another machine

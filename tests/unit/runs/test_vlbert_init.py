@@ -7,7 +7,7 @@ import torch
 from vlkit.models.config import ModelConfig
 from vlkit.models.io import save_model
 from vlkit.models.vlbert import VlBert
-from vlkit.recipes.vlbert_init import seed_final_mlp
+from vlkit.runs.vlbert_init import seed_final_mlp
 
 CFG = ModelConfig(arch="vlbert", hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32,
                   vocab_size=50, max_position_embeddings=16, type_vocab_size=3, img_dim=8,

@@ -25,7 +25,7 @@ from vlkit.models.io import WEIGHTS, read_model_config, read_state_dict
 from vlkit.models.vcr import VCR_TYPE_VOCAB, expand_vcr_token_types
 from vlkit.models.vlbert import ANSWER_TYPE, TEXT_TYPE
 from vlkit.models.zoo import build_model
-from vlkit.recipes.init import initialise
+from vlkit.runs.init import initialise
 
 log = logging.getLogger(__name__)
 

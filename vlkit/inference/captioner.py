@@ -18,12 +18,12 @@ from torch import nn
 
 from vlkit.config import RunConfig
 from vlkit.data.datasets import ImageCaptionDataset, PairDataset
+from vlkit.evaluation.caption import CaptionOptions, beam_config, caption_images
+from vlkit.evaluation.eval_run import find_source, load_config
+from vlkit.inference.predict_model import MemoryTextStore
 from vlkit.models.io import load_state_dict_checked, read_state_dict
 from vlkit.models.zoo import build_model
-from vlkit.recipes.caption_eval import CaptionOptions, beam_config, caption_images
-from vlkit.recipes.eval_run import find_source, load_config
-from vlkit.recipes.options import task_options
-from vlkit.recipes.predict_one import MemoryTextStore
+from vlkit.runs.options import task_options
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.errors import CheckpointError, ConfigError
 

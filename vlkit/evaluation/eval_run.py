@@ -23,10 +23,12 @@ from torch import nn
 
 from vlkit.config import RunConfig, build_config
 from vlkit.configtools import merge, overrides_to_dict
+from vlkit.evaluation import TaskEvaluation, task_evaluation
+from vlkit.evaluation.splits import SPLITS, eval_image_stores, evaluate_splits, split_stores
 from vlkit.models.io import CONFIG, WEIGHTS, load_state_dict_checked, read_state_dict
 from vlkit.models.zoo import build_model, family
-from vlkit.recipes import TaskRecipe, common, task_recipe
-from vlkit.recipes.evaluation import SPLITS, eval_image_stores, evaluate_splits, split_stores
+from vlkit.runs.context import setup_run
+from vlkit.runs.stores import check_dims
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.train.checkpoint import latest_checkpoint
 from vlkit.train.precision import resolve_precision
@@ -94,7 +96,7 @@ def check_vocab_fits(cfg: RunConfig, config: Path) -> None:
     """ConfigError when text.vocab has more tokens than the model's word embeddings: its ids
     would index past them (an IndexError deep in the model otherwise). A vocabulary that is
     not here (a UNITER txt_db's bert-base-cased) passes: evaluation reads stored ids, and
-    prediction of new text asks for the file (vlkit.recipes.text_vocab.predict_tokenizer)."""
+    prediction of new text asks for the file (vlkit.runs.text_vocab.predict_tokenizer)."""
     try:
         size = len(get_tokenizer(cfg.text.vocab, cfg.text.lowercase))
     except ConfigError:
@@ -108,7 +110,7 @@ def check_vocab_fits(cfg: RunConfig, config: Path) -> None:
 
 def load_eval_model(cfg: RunConfig, sd: dict[str, torch.Tensor]) -> nn.Module:
     """The task's model loader when it has one, else a model with exactly the weights' heads."""
-    module = task_recipe(cfg.recipe)
+    module = task_evaluation(cfg.recipe)
     if hasattr(module, "load_eval_model"):
         return module.load_eval_model(cfg, sd)
     heads, answers = family(cfg.model.arch).heads_in(sd)
@@ -125,7 +127,7 @@ def run_eval(src: str | Path, overrides: list[str] | None = None,
     sd = read_state_dict(source.weights)
     cfg = load_config(source, list(overrides or []), sd)
     check_vocab_fits(cfg, source.config)
-    module = task_recipe(cfg.recipe)
+    module = task_evaluation(cfg.recipe)
     if not any(split_stores(cfg, s) for s in splits):
         raise ConfigError(f"nothing to evaluate: no text stores for split(s) {', '.join(splits)}"
                           " (set data.val_txt / data.test_txt)")
@@ -133,14 +135,14 @@ def run_eval(src: str | Path, overrides: list[str] | None = None,
         return _evaluate(source, sd, cfg, module, splits)
 
 
-def _evaluate(source: EvalSource, sd: dict[str, torch.Tensor], cfg: RunConfig, module: TaskRecipe,
-              splits: tuple[str, ...]) -> dict:
-    ctx = common.setup_run(cfg)
+def _evaluate(source: EvalSource, sd: dict[str, torch.Tensor], cfg: RunConfig,
+              module: TaskEvaluation, splits: tuple[str, ...]) -> dict:
+    ctx = setup_run(cfg)
     try:
         model = load_eval_model(cfg, sd)
     except CheckpointError as err:
         raise CheckpointError(f"{source.weights}: {err}") from err
-    common.check_dims(cfg, eval_image_stores(cfg)[0], None)
+    check_dims(cfg, eval_image_stores(cfg)[0], None)
     log.info("evaluating %s (%s) -> %s", source.weights, cfg.recipe, ctx.run_dir)
     results = {"source": str(source.weights), "recipe": cfg.recipe,
                "precision": resolve_precision(cfg.train.precision, ctx.device),

@@ -8,7 +8,7 @@ import torch
 from vlkit.config import load_config
 from vlkit.models.io import save_model
 from vlkit.models.vlbert import VlBert
-from vlkit.recipes.vcr_model import build_vcr_model
+from vlkit.runs.vcr_model import build_vcr_model
 
 SIZES = ["model.num_layers=1", "model.hidden_size=32", "model.num_heads=2",
          "model.intermediate_size=64"]

@@ -6,7 +6,7 @@ import pytest
 
 from vlkit.config import load_config
 from vlkit.data.stores.native_txt import NativeTextStoreWriter
-from vlkit.recipes.common import open_text_store
+from vlkit.runs.stores import open_text_store
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.errors import ConfigError
 

@@ -7,7 +7,7 @@ from vlkit.data.collate import COLLATE
 from vlkit.data.loader import BatchLoader
 from vlkit.data.masking import MlmMasker, MrmMasker, task_transform
 from vlkit.data.sampling import FixedBatchSampler, TokenBucketSampler
-from vlkit.recipes.text_vocab import store_vocab
+from vlkit.runs.text_vocab import store_vocab
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.train.distributed import DistInfo
 

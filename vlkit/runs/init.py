@@ -46,6 +46,6 @@ def initialise(model: nn.Module, cfg: RunConfig) -> None:
         raise CheckpointError(f"{path}: {report.describe()}")
     log.info("initialised from %s: %s", path, report.describe())
     if cfg.model.arch == "vlbert":
-        from vlkit.recipes.vlbert_init import seed_final_mlp
+        from vlkit.runs.vlbert_init import seed_final_mlp
 
         seed_final_mlp(model, path)

@@ -15,11 +15,11 @@ from vlkit.data.datasets import PairDataset
 from vlkit.data.records import ImageRecord
 from vlkit.data.stores.native_img import NativeImageStore, NativeImageStoreWriter
 from vlkit.data.stores.native_txt import NativeTextStore, NativeTextStoreWriter
+from vlkit.evaluation.retrieval import RetrievalSet, score_all_pairs, shard
 from vlkit.models.config import ModelConfig
 from vlkit.models.uniter import Uniter
 from vlkit.objectives.itm_rank import rank_scores
-from vlkit.recipes.options import task_options
-from vlkit.recipes.retrieval_eval import RetrievalSet, score_all_pairs, shard
+from vlkit.runs.options import task_options
 from vlkit.utils.errors import ConfigError
 
 CFG = ModelConfig(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32,

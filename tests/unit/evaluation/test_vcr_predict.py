@@ -15,7 +15,7 @@ from tests.unit.data.tiny_stores import write_image_store
 from vlkit.config import RunConfig
 from vlkit.data.datasets.vcr import VcrEvalDataset
 from vlkit.encoder_input import EncoderInput
-from vlkit.recipes.vcr import predict
+from vlkit.evaluation.vcr import predict
 
 
 class MaxIdScorer(nn.Module):

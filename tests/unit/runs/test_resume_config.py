@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from vlkit.config import load_config
-from vlkit.recipes.common import _write_config, config_changes
+from vlkit.runs.context import _write_config, config_changes
 
 
 def test_resume_with_another_config_lists_the_changed_keys(tmp_path: Path, caplog) -> None:

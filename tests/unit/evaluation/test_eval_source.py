@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from vlkit.recipes import task_recipe
-from vlkit.recipes.eval_run import find_source, load_config, read_run_config
-from vlkit.recipes.evaluation import split_stores
+from vlkit.evaluation import task_evaluation
+from vlkit.evaluation.eval_run import find_source, load_config, read_run_config
+from vlkit.evaluation.splits import split_stores
 from vlkit.utils.errors import CheckpointError, ConfigError
 
 CONFIG = "recipe: vqa\nout: old\nmodel: {name: uniter-tiny, img_dim: 16}\n"
@@ -74,6 +74,6 @@ def test_config_takes_the_weights_token_types_and_overrides(tmp_path):
 
 
 def test_tasks_without_evaluation_are_named():
-    assert hasattr(task_recipe("vqa"), "task_eval")
+    assert hasattr(task_evaluation("vqa"), "task_eval")
     with pytest.raises(ConfigError, match="'pretrain' has no evaluation"):
-        task_recipe("pretrain")
+        task_evaluation("pretrain")

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from vlkit.config import RunConfig
+from vlkit.evaluation.itm import load_eval_model
 from vlkit.models.config import ModelConfig
 from vlkit.models.zoo import build_model
-from vlkit.recipes.itm import load_eval_model
 from vlkit.utils.errors import CheckpointError
 
 SMALL = ModelConfig(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32,
