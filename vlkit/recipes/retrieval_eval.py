@@ -56,13 +56,13 @@ class RetrievalSet:
         col = {img: k for k, img in enumerate(img_ids)}
         rows = [i for i, rec in enumerate(pairs.records) if rec["img_id"] in col]
         texts = [pairs.input_ids(pairs.records[i]) for i in rows]
-        images = [pairs.image_fields(img) for img in img_ids]
+        images = [pairs.image(img) for img in img_ids]
         return cls(
             txt_ids=[pairs.records[i]["id"] for i in rows], img_ids=img_ids,
             input_ids=pad_rows(texts, torch.long), txt_lens=torch.tensor([len(t) for t in texts]),
-            img_feat=pad_rows([im["img_feat"] for im in images], torch.float16),
-            img_pos_feat=pad_rows([im["img_pos_feat"] for im in images], torch.float32),
-            num_bbs=torch.tensor([len(im["img_feat"]) for im in images]),
+            img_feat=pad_rows([im.img_feat for im in images], torch.float16),
+            img_pos_feat=pad_rows([im.img_pos_feat for im in images], torch.float32),
+            num_bbs=torch.tensor([len(im.img_feat) for im in images]),
             txt2img=torch.tensor([col[pairs.records[i]["img_id"]] for i in rows]))
 
 
