@@ -145,7 +145,7 @@ class VlpTransform:
 
     def __call__(self, examples: list[PairExample], gen: torch.Generator) -> list[VlpExample]:
         modes = (torch.rand(len(examples), generator=gen) < self.s2s_prob).long().tolist()
-        out: list[VlpExample | None] = [None] * len(examples)
+        out: dict[int, VlpExample] = {}
         for mode in (S2S, BI):
             idx = [i for i, m in enumerate(modes) if m == mode]
             if not idx:
@@ -155,5 +155,5 @@ class VlpTransform:
             for i, (ids, labels) in zip(idx, masked, strict=True):
                 out[i] = VlpExample(pair=replace(examples[i], input_ids=ids), txt_labels=labels,
                                     vlp_mode=mode)
-        return out
+        return [out[i] for i in range(len(examples))]
 
