@@ -22,6 +22,7 @@ import torch
 from machine_info import describe_machine
 
 from vlkit.data.collate.vlp import collate_caption
+from vlkit.data.examples import CaptionExample, PairExample
 from vlkit.generation import BeamConfig
 from vlkit.models.config import ModelConfig
 from vlkit.models.presets import MODEL_PRESETS
@@ -31,7 +32,8 @@ from vlkit.objectives.caption import decode
 SPECIAL = {"pad": 0, "cls": 101, "sep": 102, "mask": 103}
 
 
-def random_images(n: int, regions: int, feat_dim: int, label_dim: int) -> list[dict]:
+def random_images(n: int, regions: int, feat_dim: int, label_dim: int
+                  ) -> list[CaptionExample]:
     """Images of regions +- 30% boxes with random features, boxes and class probabilities."""
     rng = np.random.default_rng(0)
     out = []
@@ -39,10 +41,11 @@ def random_images(n: int, regions: int, feat_dim: int, label_dim: int) -> list[d
         nbb = int(rng.integers(max(1, int(regions * 0.7)), int(regions * 1.3) + 1))
         xy, wh = rng.uniform(0, 0.5, (nbb, 2)), rng.uniform(0.05, 0.5, (nbb, 2))
         box = np.concatenate([xy, xy + wh, wh, wh[:, :1] * wh[:, 1:]], 1).astype(np.float32)
-        out.append({"id": str(i), "img_id": str(i), "input_ids": torch.tensor([SPECIAL["cls"]]),
-                    "img_feat": rng.normal(size=(nbb, feat_dim)).astype(np.float16),
-                    "img_pos_feat": box,
-                    "img_soft_labels": rng.dirichlet(np.ones(label_dim), nbb).astype(np.float32)})
+        pair = PairExample(
+            id=str(i), img_id=str(i), input_ids=torch.tensor([SPECIAL["cls"]]),
+            img_feat=rng.normal(size=(nbb, feat_dim)).astype(np.float16), img_pos_feat=box,
+            img_soft_labels=rng.dirichlet(np.ones(label_dim), nbb).astype(np.float32))
+        out.append(CaptionExample(pair=pair, refs=[]))
     return out
 
 

@@ -45,8 +45,10 @@ FEAT_DIM, NUM_REGIONS, TXT_RANGE, MASK_PROB = 2048, 36, (24, 40), 0.15
 LABELS = 1601  # VLP's class-probability slot input (background + 1600 VG classes)
 
 
-def random_examples(batch: int, seed: int) -> list[dict]:
-    """Per-example dicts as vlkit's datasets + maskers yield them (15% of words masked)."""
+def random_examples(batch: int, seed: int) -> list:
+    """MlmExamples as vlkit's datasets + maskers yield them (15% of words masked)."""
+    from vlkit.data.examples import MlmExample, PairExample
+
     gen = torch.Generator().manual_seed(seed)
     out = []
     for i in range(batch):
@@ -60,10 +62,22 @@ def random_examples(batch: int, seed: int) -> list[dict]:
         xy = torch.rand(NUM_REGIONS, 2, generator=gen) * 0.5
         wh = torch.rand(NUM_REGIONS, 2, generator=gen) * 0.5
         boxes = torch.cat([xy, xy + wh, wh, wh[:, :1] * wh[:, 1:]], 1)
-        out.append({"id": str(i), "input_ids": ids.masked_fill(masked, 103), "txt_labels": labels,
-                    "img_feat": torch.randn(NUM_REGIONS, FEAT_DIM, generator=gen).half(),
-                    "img_pos_feat": boxes, "itm_target": i % 2})
+        pair = PairExample(id=str(i), img_id=str(i), input_ids=ids.masked_fill(masked, 103),
+                           img_feat=torch.randn(NUM_REGIONS, FEAT_DIM, generator=gen).half(),
+                           img_pos_feat=boxes)
+        out.append(MlmExample(pair=pair, txt_labels=labels))
     return out
+
+
+def task_examples(task: str, batch: int, seed: int) -> list:
+    """`random_examples` as `task`'s collate takes them: MLM, or ITM (every other one a
+    negative) on the same pairs."""
+    from vlkit.data.examples import ItmExample
+
+    examples = random_examples(batch, seed)
+    if task == "itm":
+        return [ItmExample(pair=ex.pair, itm_target=i % 2) for i, ex in enumerate(examples)]
+    return examples
 
 
 def vlkit_step_fn(size: str, task: str, batch: int, device: torch.device,
@@ -77,7 +91,7 @@ def vlkit_step_fn(size: str, task: str, batch: int, device: torch.device,
                       pack_tokens=pack_tokens)
     model = Uniter(cfg, heads=PRETRAIN_HEADS)
     return training_step(model, PretrainObjective(),
-                         COLLATE[task](random_examples(batch, seed=0)), device)
+                         COLLATE[task](task_examples(task, batch, seed=0)), device)
 
 
 def training_step(model, objective, data, device: torch.device):
@@ -100,8 +114,11 @@ def family_step_fn(family: str, size: str, task: str, batch: int, device: torch.
     """A masked-language-modelling step of vlkit's VL-BERT (MLM with visual clues) or VLP
     (half seq2seq, half bidirectional masks; region slots with 1601 class probabilities) on
     the same examples: the other families' token packing measured against VisualBERT."""
+    from dataclasses import replace
+
     from vlkit.data.collate import COLLATE
     from vlkit.data.collate.vlp import collate_vlp
+    from vlkit.data.examples import VlpExample
     from vlkit.models.config import ModelConfig
 
     if task != "mlm":
@@ -122,11 +139,12 @@ def family_step_fn(family: str, size: str, task: str, batch: int, device: torch.
         cfg = ModelConfig(**SIZES[size], arch="vlp", vocab_size=VOCAB, img_dim=FEAT_DIM,
                           img_label_dim=LABELS, type_vocab_size=6)
         gen = torch.Generator().manual_seed(1)
-        for i, ex in enumerate(examples):
-            ex["vlp_mode"] = i % 2
-            ex["img_soft_labels"] = torch.rand(NUM_REGIONS, LABELS, generator=gen).softmax(-1)
+        vlp = [VlpExample(pair=replace(ex.pair, img_soft_labels=torch.rand(
+                   NUM_REGIONS, LABELS, generator=gen).softmax(-1)),
+                          txt_labels=ex.txt_labels, vlp_mode=i % 2)
+               for i, ex in enumerate(examples)]
         model, objective = Vlp(cfg), VlpObjective()
-        data = collate_vlp(examples, LABELS)
+        data = collate_vlp(vlp, LABELS)
     return training_step(model, objective, data, device)
 
 
@@ -141,7 +159,7 @@ def visualbert_step_fn(size: str, task: str, batch: int, device: torch.device):
                            visual_embedding_dim=FEAT_DIM)
     model = VisualBertForPreTraining(cfg).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    inputs = visualbert_inputs(random_examples(batch, seed=0), task, device)
+    inputs = visualbert_inputs(task_examples(task, batch, seed=0), task, device)
 
     def step() -> None:
         model(**inputs).loss.backward()
@@ -150,22 +168,23 @@ def visualbert_step_fn(size: str, task: str, batch: int, device: torch.device):
     return step
 
 
-def visualbert_inputs(examples: list[dict], task: str, device: torch.device) -> dict:
-    """The same batch, padded the way VisualBERT takes it (text, then all regions)."""
-    width = max(len(ex["input_ids"]) for ex in examples)
+def visualbert_inputs(examples: list, task: str, device: torch.device) -> dict:
+    """The same batch (`task_examples`), padded the way VisualBERT takes it (text, then all
+    regions)."""
+    width = max(len(ex.pair.input_ids) for ex in examples)
     ids = torch.zeros(len(examples), width, dtype=torch.long)
     labels = torch.full((len(examples), width + NUM_REGIONS), -100, dtype=torch.long)
     mask = torch.zeros(len(examples), width, dtype=torch.long)
     for i, ex in enumerate(examples):
-        n = len(ex["input_ids"])
-        ids[i, :n], mask[i, :n] = ex["input_ids"], 1
+        n = len(ex.pair.input_ids)
+        ids[i, :n], mask[i, :n] = ex.pair.input_ids, 1
         if task == "mlm":
-            labels[i, :n] = ex["txt_labels"].masked_fill(ex["txt_labels"] < 0, -100)
+            labels[i, :n] = ex.txt_labels.masked_fill(ex.txt_labels < 0, -100)
     inputs = {"input_ids": ids, "attention_mask": mask, "labels": labels,
-              "visual_embeds": torch.stack([ex["img_feat"].float() for ex in examples]),
+              "visual_embeds": torch.stack([ex.pair.img_feat.float() for ex in examples]),
               "visual_attention_mask": torch.ones(len(examples), NUM_REGIONS, dtype=torch.long)}
     if task == "itm":
-        inputs["sentence_image_labels"] = torch.tensor([ex["itm_target"] for ex in examples])
+        inputs["sentence_image_labels"] = torch.tensor([ex.itm_target for ex in examples])
     return {k: v.to(device) for k, v in inputs.items()}
 
 

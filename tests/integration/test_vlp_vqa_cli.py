@@ -8,6 +8,7 @@ import torch
 
 from vlkit.cli.main import main
 from vlkit.data.collate.vlp import collate_vlp_vqa
+from vlkit.data.examples import PairExample, VqaExample
 from vlkit.models.config import ModelConfig
 from vlkit.models.vlp import Vlp
 from vlkit.objectives.vlp import vlp_vqa_logits
@@ -34,10 +35,11 @@ def test_vlp_vqa_head_reads_cls_and_the_question_sep():
                       intermediate_size=32, type_vocab_size=6, img_dim=8, img_label_dim=3)
     torch.manual_seed(0)
     model = Vlp(cfg, heads=("mlm", "vqa"), num_answers=4).eval()
-    ex = [{"id": str(i), "input_ids": torch.tensor([1, *range(5, 5 + n), 2]),
-           "img_feat": torch.randn(3, 8), "img_pos_feat": torch.rand(3, 7),
-           "img_soft_labels": torch.softmax(torch.randn(3, 3), -1), "vqa_targets": torch.zeros(4),
-           "qid": str(i)} for i, n in enumerate((2, 4))]
+    ex = [VqaExample(pair=PairExample(id=str(i), img_id=str(i),
+                                      input_ids=torch.tensor([1, *range(5, 5 + n), 2]),
+                                      img_feat=torch.randn(3, 8), img_pos_feat=torch.rand(3, 7),
+                                      img_soft_labels=torch.softmax(torch.randn(3, 3), -1)),
+                     vqa_targets=torch.zeros(4), qid=str(i)) for i, n in enumerate((2, 4))]
     batch = collate_vlp_vqa(ex, 3)
     assert batch.inputs.attn_masks.shape == (2, 9, 9) and int(batch.inputs.img_type_ids.max()) == 0
     with torch.no_grad():

@@ -7,6 +7,7 @@ tensors UNITER's own collate functions produced.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 from vlkit.data.collate import collate_itm, collate_mlm, collate_mrm, collate_plain
+from vlkit.data.examples import ItmExample, MlmExample, MrmExample, PairExample
 from vlkit.data.records import box6_to_box7
 
 FIXTURE = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "uniter_parity"
@@ -24,14 +26,13 @@ def ref() -> dict:
     return torch.load(FIXTURE / "inputs.pt", weights_only=True)
 
 
-def _examples(ref: dict, ids_key: str = "plain.input_ids") -> list[dict]:
+def _examples(ref: dict, ids_key: str = "plain.input_ids") -> list[PairExample]:
     tls, nbbs = ref["txt_lens"].tolist(), ref["num_bbs"].tolist()
     starts = np.cumsum([0, *nbbs])
     boxes = box6_to_box7(ref["img_norm_bb6"].numpy())
-    return [{"id": str(i),
-             "input_ids": ref[ids_key][i, :tl].clone(),
-             "img_feat": ref["plain.img_feat"][i, :nbb].numpy().copy(),
-             "img_pos_feat": boxes[starts[i]:starts[i + 1]]}
+    return [PairExample(id=str(i), img_id=f"img{i}", input_ids=ref[ids_key][i, :tl].clone(),
+                        img_feat=ref["plain.img_feat"][i, :nbb].numpy().copy(),
+                        img_pos_feat=boxes[starts[i]:starts[i + 1]])
             for i, (tl, nbb) in enumerate(zip(tls, nbbs, strict=True))]
 
 
@@ -51,9 +52,8 @@ def test_plain_inputs_match(ref):
 
 
 def test_itm_ot_inputs_match(ref):
-    examples = _examples(ref)
-    for ex, target in zip(examples, ref["itm.targets"].tolist(), strict=True):
-        ex["itm_target"] = target
+    examples = [ItmExample(pair=pair, itm_target=target) for pair, target
+                in zip(_examples(ref), ref["itm.targets"].tolist(), strict=True)]
     batch = collate_itm(examples)
     _same(batch.targets, ref["itm.targets"])
     _same(batch.ot_scatter, ref["itm.ot_scatter"])
@@ -64,9 +64,8 @@ def test_itm_ot_inputs_match(ref):
 
 
 def test_mlm_labels_pad_with_minus_one(ref):
-    examples = _examples(ref, "mlm.input_ids")
-    for i, ex in enumerate(examples):
-        ex["txt_labels"] = ref["mlm.txt_labels"][i, :len(ex["input_ids"])].clone()
+    examples = [MlmExample(pair=pair, txt_labels=ref["mlm.txt_labels"][i, :len(pair.input_ids)]
+                           .clone()) for i, pair in enumerate(_examples(ref, "mlm.input_ids"))]
     batch = collate_mlm(examples)
     _same(batch.inputs.input_ids, ref["mlm.input_ids"])
     _same(batch.txt_labels, ref["mlm.txt_labels"])
@@ -75,21 +74,22 @@ def test_mlm_labels_pad_with_minus_one(ref):
 
 
 def test_mrm_given_masks_match(ref):
-    examples = _examples(ref)
     masks = ref["mrm.img_masks"]
     label_targets = ref["mrc.label_targets"]
     gen = torch.Generator().manual_seed(0)
     row = 0
-    for i, ex in enumerate(examples):
-        nbb = len(ex["img_feat"])
-        ex["img_mask"] = masks[i, :nbb].clone()
+    examples = []
+    for i, pair in enumerate(_examples(ref)):
+        nbb = len(pair.img_feat)
+        mask = masks[i, :nbb].clone()
         # Soft labels of unmasked regions are not in the fixture: fill them with noise so a
         # wrong selection order or a wrong row would show.
         soft = torch.rand(nbb, label_targets.shape[1], generator=gen)
-        n_masked = int(ex["img_mask"].sum())
-        soft[ex["img_mask"]] = label_targets[row:row + n_masked]
+        n_masked = int(mask.sum())
+        soft[mask] = label_targets[row:row + n_masked]
         row += n_masked
-        ex["img_soft_labels"] = soft.numpy()
+        examples.append(MrmExample(pair=replace(pair, img_soft_labels=soft.numpy()),
+                                   img_mask=mask))
     batch = collate_mrm(examples, task="mrc")
     _same(batch.inputs.img_masks, ref["mrm.img_masks"])
     _same(batch.img_mask_tgt, ref["mrm.img_mask_tgt"])

@@ -9,7 +9,7 @@ The joint sequence is UNITER's "compact" layout: the model embeds text (B, Lt) a
 so each row reads [its tl_i tokens, its nbb_i regions, padding]. Padding rows of
 `gather_index` are the identity arange (UNITER's convention); they are masked by `attn_masks`.
 
-Every batch class holds a `UniterInputs` (composition, not inheritance) plus the task's
+Every batch class holds a `EncoderInput` (composition, not inheritance) plus the task's
 targets, and says its `task`. `.to(device)` moves every tensor field (non_blocking).
 """
 
@@ -21,13 +21,11 @@ import torch
 
 from vlkit.encoder_input import EncoderInput, Movable
 
-UniterInputs = EncoderInput  # the name collate and tasks used before EncoderInput
-
 
 class TaskBatch(Movable):
-    """Shared accessors of task batches (all hold `inputs: UniterInputs`)."""
+    """Shared accessors of task batches (all hold `inputs: EncoderInput`)."""
 
-    inputs: UniterInputs
+    inputs: EncoderInput
 
     @property
     def size(self) -> int:
@@ -42,7 +40,7 @@ class TaskBatch(Movable):
 class PlainBatch(TaskBatch):
     """Inputs with no targets (feature extraction, retrieval scoring)."""
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     task: str = "plain"
 
 
@@ -53,7 +51,7 @@ class MlmBatch(TaskBatch):
     txt_labels: (B, Lt) int64, the original id at masked positions, -1 elsewhere (and padding).
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     txt_labels: torch.Tensor
     task: str = "mlm"
 
@@ -68,7 +66,7 @@ class MrmBatch(TaskBatch):
     label_targets: (M, C) float32 soft labels of the masked regions, or None (store has none).
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     img_mask_tgt: torch.Tensor
     feat_targets: torch.Tensor
     label_targets: torch.Tensor | None = None
@@ -87,7 +85,7 @@ class ItmBatch(TaskBatch):
         so the model needs no device sync.
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     targets: torch.Tensor
     ot_scatter: torch.Tensor
     txt_pad: torch.Tensor
@@ -104,7 +102,7 @@ class VqaBatch(TaskBatch):
     qids: list of B question ids (str).
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     targets: torch.Tensor
     qids: list[str]
     task: str = "vqa"
@@ -120,7 +118,7 @@ class RankBatch(TaskBatch):
         following num_txt_neg rows pair its image with other texts (UNITER's ItmRankDataset).
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     sample_size: int
     num_img_neg: int
     num_txt_neg: int
@@ -143,7 +141,7 @@ class ReBatch(TaskBatch):
     ids: list of B expression ids (str).
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     targets: torch.Tensor
     region_pad: torch.Tensor
     region_boxes: torch.Tensor
@@ -165,7 +163,7 @@ class Nlvr2Batch(TaskBatch):
     ids: list of B identifiers.
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     targets: torch.Tensor
     ids: list[str]
     variant: str = "paired-attn"
@@ -189,7 +187,7 @@ class VlpBatch(TaskBatch):
     modes: (B,) int64, 1 = seq2seq, 0 = bidirectional.
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     txt_labels: torch.Tensor
     modes: torch.Tensor
     task: str = "vlp"
@@ -206,7 +204,7 @@ class CaptionBatch(TaskBatch):
     img_ids: B image ids.
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     refs: list[list[list[int]]]
     img_ids: list[str]
     task: str = "caption"
@@ -220,7 +218,7 @@ class VlpVqaBatch(TaskBatch):
     targets: (B, A) float32 soft answer scores.  qids: B question ids.
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     targets: torch.Tensor
     qids: list[str]
     task: str = "vqa"

@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch.utils.data import DataLoader
 
+from vlkit.data.masking import Transform
 from vlkit.data.rng import make_generator
 from vlkit.data.sampling import EpochBatchSampler, TaskSampler
 from vlkit.utils.errors import ConfigError
 
-Collate = Callable[[Sequence[dict]], object]
-Transform = Callable[[list[dict], torch.Generator], list[dict]]
+Collate = Callable[[Sequence], object]  # typed examples (vlkit.data.examples) -> a batch
 # Stream tag of the masking generators (4 keys; other data streams use 3 keys). Tag 0 keeps
 # single-process masks what they were when the key was (seed, epoch, rank=0, position).
 _MASK_STREAM = 0

@@ -18,8 +18,8 @@ Region slots: VLP embeds the region feature, a 6-d box (x1, y1, x2, y2, relative
 detector confidence) and the detector's class probabilities. The box and the class
 probabilities are each layer-normalised (no learned scale) here, in the data layer, and
 concatenated into the (N, 6 + C) `img_pos_feat` the VLP model projects.
-Confidence: the record's "conf" column when the store has one, else the largest
-non-background class probability (column 0 is background, as in Visual Genome's 1601 labels).
+Confidence: the largest non-background class probability (column 0 is background, as in
+Visual Genome's 1601 labels); `vlp_box` also takes a detector's confidences directly.
 
 Token types follow VLP's `--new_segment_ids`: bidirectional [CLS]/regions 0 and caption 1,
 seq2seq [CLS]/regions 4 and caption 5 (type_vocab_size 6).
@@ -27,10 +27,13 @@ seq2seq [CLS]/regions 4 and caption 5 (type_vocab_size 6).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vlkit.data.examples import PairExample, VlpExample
 from vlkit.data.masking import MlmMasker
 from vlkit.utils.errors import ConfigError
 
@@ -129,7 +132,7 @@ class VlpTransform:
 
     s2s_prob + bi_prob must be 1 (VLP's pre-training uses 0.75 / 0.25, captioning 1 / 0).
     In seq2seq mode the final [SEP] is maskable too (predicting it teaches the decoder to stop);
-    bidirectional mode never masks [SEP]. Adds "vlp_mode" and "txt_labels" to each example.
+    bidirectional mode never masks [SEP]. Turns each `PairExample` into a `VlpExample`.
     """
 
     def __init__(self, s2s_masker: MlmMasker, bi_masker: MlmMasker, s2s_prob: float = 1.0,
@@ -140,17 +143,17 @@ class VlpTransform:
         self.maskers = {S2S: s2s_masker, BI: bi_masker}
         self.s2s_prob = s2s_prob
 
-    def __call__(self, examples: list[dict], gen: torch.Generator) -> list[dict]:
+    def __call__(self, examples: list[PairExample], gen: torch.Generator) -> list[VlpExample]:
         modes = (torch.rand(len(examples), generator=gen) < self.s2s_prob).long().tolist()
-        out: list[dict] = [{} for _ in examples]
+        out: dict[int, VlpExample] = {}
         for mode in (S2S, BI):
             idx = [i for i, m in enumerate(modes) if m == mode]
             if not idx:
                 continue
             masked = self.maskers[mode].mask_many(
-                [torch.as_tensor(examples[i]["input_ids"]) for i in idx], gen)
+                [torch.as_tensor(examples[i].input_ids) for i in idx], gen)
             for i, (ids, labels) in zip(idx, masked, strict=True):
-                out[i] = {**examples[i], "input_ids": ids, "txt_labels": labels,
-                          "vlp_mode": mode}
-        return out
+                out[i] = VlpExample(pair=replace(examples[i], input_ids=ids), txt_labels=labels,
+                                    vlp_mode=mode)
+        return [out[i] for i in range(len(examples))]
 

@@ -20,9 +20,9 @@ import torch
 import torch.distributed as tdist
 from torch import nn
 
-from vlkit.data.batch import UniterInputs
 from vlkit.data.collate import pad_rows
 from vlkit.data.datasets.pair import PairDataset
+from vlkit.encoder_input import EncoderInput
 from vlkit.objectives.itm_rank import rank_scores
 from vlkit.train.precision import autocast, resolve_precision
 
@@ -56,13 +56,13 @@ class RetrievalSet:
         col = {img: k for k, img in enumerate(img_ids)}
         rows = [i for i, rec in enumerate(pairs.records) if rec["img_id"] in col]
         texts = [pairs.input_ids(pairs.records[i]) for i in rows]
-        images = [pairs.image_fields(img) for img in img_ids]
+        images = [pairs.image(img) for img in img_ids]
         return cls(
             txt_ids=[pairs.records[i]["id"] for i in rows], img_ids=img_ids,
             input_ids=pad_rows(texts, torch.long), txt_lens=torch.tensor([len(t) for t in texts]),
-            img_feat=pad_rows([im["img_feat"] for im in images], torch.float16),
-            img_pos_feat=pad_rows([im["img_pos_feat"] for im in images], torch.float32),
-            num_bbs=torch.tensor([len(im["img_feat"]) for im in images]),
+            img_feat=pad_rows([im.img_feat for im in images], torch.float16),
+            img_pos_feat=pad_rows([im.img_pos_feat for im in images], torch.float32),
+            num_bbs=torch.tensor([len(im.img_feat) for im in images]),
             txt2img=torch.tensor([col[pairs.records[i]["img_id"]] for i in rows]))
 
 
@@ -80,7 +80,7 @@ class PairScorer:
         self.txt_lens_cpu, self.nbb_cpu = data.txt_lens.tolist(), data.num_bbs.tolist()
         self.txt_lens, self.num_bbs = data.txt_lens.to(device), data.num_bbs.to(device)
 
-    def block_inputs(self, txt: list[int], img: list[int]) -> UniterInputs:
+    def block_inputs(self, txt: list[int], img: list[int]) -> EncoderInput:
         """Inputs of the len(txt) * len(img) pairs, text-major (row a * len(img) + b)."""
         t = torch.tensor(txt, device=self.device).repeat_interleave(len(img))
         i = torch.tensor(img, device=self.device).repeat(len(txt))
@@ -90,7 +90,7 @@ class PairScorer:
         pos = torch.arange(max_tl + max_nbb, device=self.device)[None]
         in_img = (pos >= tl[:, None]) & (pos < (tl + nbb)[:, None])
         gather = torch.where(in_img, pos - tl[:, None] + max_tl, pos)
-        return UniterInputs(
+        return EncoderInput(
             input_ids=self.input_ids[t, :max_tl],
             position_ids=torch.arange(max_tl, device=self.device)[None],
             img_feat=self.img_feat[i, :max_nbb].float(),

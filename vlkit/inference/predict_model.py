@@ -27,6 +27,7 @@ from vlkit.data.collate.nlvr2 import NLVR2_COLLATE
 from vlkit.data.datasets import PairDataset, VqaDataset
 from vlkit.data.datasets.nlvr2 import Nlvr2Dataset
 from vlkit.data.datasets.snli_ve import VeDataset
+from vlkit.data.examples import ReExample
 from vlkit.evaluation.eval_run import find_source, load_config, load_eval_model
 from vlkit.models.io import read_state_dict
 from vlkit.objectives.itm_rank import rank_scores
@@ -158,7 +159,7 @@ class PredictModel:
 
     def _regions(self, pairs: PairDataset, top_k: int) -> list[dict]:
         """Every region scored; the best one's box, and the top-k regions."""
-        examples = [{**pairs[i], "re_target": -1, "target_box": [0.0, 0.0, 0.0, 0.0]}
+        examples = [ReExample(pair=pairs[i], re_target=-1, target_box=[0.0, 0.0, 0.0, 0.0])
                     for i in range(len(pairs))]
         batch = COLLATE["re"](examples)
         scores = region_scores(self.model, batch.to(self.device)).cpu()

@@ -14,25 +14,26 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vlkit.data.batch import RankBatch, UniterInputs
+from vlkit.data.batch import RankBatch
 from vlkit.data.collate import gather_index
+from vlkit.encoder_input import EncoderInput
 from vlkit.losses.finetune import rank_loss
 
 
-def rank_scores(model: nn.Module, inputs: UniterInputs) -> torch.Tensor:
+def rank_scores(model: nn.Module, inputs: EncoderInput) -> torch.Tensor:
     """(B,) retrieval score of each pair: `rank_output` on the pooled output."""
     out = model(inputs)
     return model.head("rank")(out.pooled).squeeze(-1).float()
 
 
-def select_pairs(inputs: UniterInputs, rows: torch.Tensor) -> UniterInputs:
+def select_pairs(inputs: EncoderInput, rows: torch.Tensor) -> EncoderInput:
     """The pairs `rows` (M,) of a batch, re-padded to their own longest text and image."""
     txt_lens, num_bbs = inputs.txt_lens[rows], inputs.num_bbs[rows]
     max_tl, max_nbb = int(txt_lens.max()), int(num_bbs.max())
     joint = int((txt_lens + num_bbs).max())
     pos = torch.arange(joint, device=txt_lens.device)
     types = inputs.txt_type_ids[rows, :max_tl] if inputs.txt_type_ids is not None else None
-    return UniterInputs(
+    return EncoderInput(
         input_ids=inputs.input_ids[rows, :max_tl],
         position_ids=inputs.position_ids[:, :max_tl],
         img_feat=inputs.img_feat[rows, :max_nbb],
@@ -66,7 +67,7 @@ class ItmRankObjective:
     def __init__(self, margin: float = 0.2, hard_size: int = 0):
         self.margin, self.hard_size = margin, hard_size
 
-    def mine(self, model: nn.Module, batch: RankBatch) -> tuple[UniterInputs, int, int]:
+    def mine(self, model: nn.Module, batch: RankBatch) -> tuple[EncoderInput, int, int]:
         """(inputs of the hard groups, images kept, texts kept) per group."""
         was_training = model.training
         model.eval()

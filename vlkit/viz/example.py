@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from vlkit.data.collate import collate_inputs
+from vlkit.data.examples import PairExample
 from vlkit.data.stores.open import IMAGE_STORES, TEXT_STORES, open_store
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.errors import ConfigError, DataError
@@ -125,7 +126,9 @@ def example_attentions(model: nn.Module, example: VizExample) -> list[torch.Tens
     if example.img_feat.shape[1] != model.cfg.img_dim:
         raise DataError(f"region features have {example.img_feat.shape[1]} dims, the model "
                         f"expects {model.cfg.img_dim}")
-    inputs = collate_inputs([{"input_ids": example.input_ids, "img_feat": example.img_feat,
-                              "img_pos_feat": example.boxes}])
+    inputs = collate_inputs([PairExample(id=example.img_id, img_id=example.img_id,
+                                         input_ids=example.input_ids,
+                                         img_feat=example.img_feat,
+                                         img_pos_feat=example.boxes)])
     out = model.eval()(inputs, output_attentions=True)
     return [a[0].float() for a in out.attentions]

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from vlkit.data.batch import ItmBatch
 from vlkit.data.collate import collate_itm, collate_plain, collate_vqa
+from vlkit.data.examples import ItmExample, PairExample, VqaExample
 from vlkit.utils.errors import DataError
 
 
-def _examples(txt_lens, num_bbs, dim=4):
+def _examples(txt_lens, num_bbs, dim=4) -> list[PairExample]:
     rng = np.random.default_rng(0)
-    return [{"id": str(i), "input_ids": torch.arange(1, tl + 1) + 100 * i,
-             "img_feat": rng.normal(size=(n, dim)).astype(np.float16),
-             "img_pos_feat": rng.random((n, 7)).astype(np.float32),
-             "itm_target": i % 2, "vqa_targets": torch.full((3,), float(i)), "qid": f"q{i}"}
+    return [PairExample(id=str(i), img_id=f"img{i}", input_ids=torch.arange(1, tl + 1) + 100 * i,
+                        img_feat=rng.normal(size=(n, dim)).astype(np.float16),
+                        img_pos_feat=rng.random((n, 7)).astype(np.float32))
             for i, (tl, n) in enumerate(zip(txt_lens, num_bbs, strict=True))]
+
+
+def _itm(pairs: list[PairExample]) -> list[ItmExample]:
+    return [ItmExample(pair=p, itm_target=i % 2) for i, p in enumerate(pairs)]
+
+
+def _vqa(pairs: list[PairExample]) -> list[VqaExample]:
+    return [VqaExample(pair=p, vqa_targets=torch.full((3,), float(i)), qid=f"q{i}")
+            for i, p in enumerate(pairs)]
 
 
 @pytest.mark.parametrize("txt_lens,num_bbs", [([5, 9, 3], [7, 2, 10]), ([4], [4]),
@@ -41,7 +52,7 @@ def test_gather_reads_each_rows_tokens_then_regions(txt_lens, num_bbs):
 
 
 def test_ot_scatter_inverts_the_gather_on_real_positions():
-    batch = collate_itm(_examples([5, 9, 3], [7, 2, 10]))
+    batch = collate_itm(_itm(_examples([5, 9, 3], [7, 2, 10])))
     assert isinstance(batch, ItmBatch)
     real = batch.inputs.attn_masks.bool()
     assert torch.equal(batch.ot_scatter[real], batch.inputs.gather_index[real])
@@ -56,13 +67,13 @@ def test_features_become_float32_exactly():
     inputs = collate_plain(examples).inputs
     assert inputs.img_feat.dtype == torch.float32
     assert inputs.img_pos_feat.dtype == torch.float32
-    assert torch.equal(inputs.img_feat[1, :5], torch.from_numpy(examples[1]["img_feat"]).float())
+    assert torch.equal(inputs.img_feat[1, :5], torch.from_numpy(examples[1].img_feat).float())
     assert (inputs.img_feat[0, 2:] == 0).all() and (inputs.input_ids[0, 3:] == 0).all()
     assert inputs.position_ids.tolist() == [[0, 1, 2, 3]]
 
 
 def test_size_tokens_and_move():
-    batch = collate_vqa(_examples([3, 4], [2, 5]))
+    batch = collate_vqa(_vqa(_examples([3, 4], [2, 5])))
     assert batch.size == 2 and batch.num_tokens == 14 and batch.inputs.padded_tokens == 18
     assert batch.targets.shape == (2, 3) and batch.qids == ["q0", "q1"]
     moved = batch.to("cpu")
@@ -71,7 +82,7 @@ def test_size_tokens_and_move():
 
 
 def test_mismatched_boxes_are_a_data_error():
-    examples = _examples([3], [4])
-    examples[0]["img_pos_feat"] = examples[0]["img_pos_feat"][:2]
-    with pytest.raises(DataError, match="boxes"):
-        collate_plain(examples)
+    (pair,) = _examples([3], [4])
+    short = dataclasses.replace(pair, img_pos_feat=pair.img_pos_feat[:2])
+    with pytest.raises(DataError, match="example '0' has 4 region features and 2 boxes"):
+        collate_plain([short])

@@ -23,13 +23,13 @@ def test_pair_examples_add_cls_sep_and_truncate(pair_stores):
         ex = pairs[i]
         rec = txt.get(pairs.ids[i])
         body = rec["input_ids"][:10]
-        assert ex["input_ids"].tolist() == [tok.cls_id, *body, tok.sep_id]
-        assert ex["img_id"] == rec["img_id"]
+        assert ex.input_ids.tolist() == [tok.cls_id, *body, tok.sep_id]
+        assert ex.img_id == rec["img_id"]
         image = img.get(rec["img_id"])
-        assert np.array_equal(ex["img_feat"], image.feat)
-        assert np.array_equal(ex["img_pos_feat"], image.boxes)
-        assert pairs.lens[i] == len(ex["input_ids"]) + image.num_boxes
-    assert max(len(pairs[i]["input_ids"]) for i in range(len(pairs))) == 12
+        assert np.array_equal(ex.img_feat, image.feat)
+        assert np.array_equal(ex.img_pos_feat, image.boxes)
+        assert pairs.lens[i] == len(ex.input_ids) + image.num_boxes
+    assert max(len(pairs[i].input_ids) for i in range(len(pairs))) == 12
 
 
 def test_missing_image_names_record_and_image(tmp_path, pair_stores):
@@ -49,7 +49,7 @@ def test_second_image_store_is_searched(tmp_path, pair_stores):
         writer.add({"id": "b", "text": "x", "input_ids": [2002], "img_id": "img3"})
     pairs = PairDataset(NativeTextStore(tmp_path / "t2"), [img, NativeImageStore(tmp_path /
                                                                                   "extra")])
-    assert pairs[0]["img_feat"].shape == (4, 16) and pairs.lens == [8, 9]
+    assert pairs[0].img_feat.shape == (4, 16) and pairs.lens == [8, 9]
 
 
 def test_itm_negative_ratio_and_negatives_are_other_images(tmp_path):
@@ -61,8 +61,8 @@ def test_itm_negative_ratio_and_negatives_are_other_images(tmp_path):
     for i in range(0, 2000, 37):
         ex = itm[i]
         own = txt.get(itm.pairs.ids[i])["img_id"]
-        assert (ex["img_id"] == own) == (ex["itm_target"] == 1)
-        assert itm.lens[i] == len(ex["input_ids"]) + len(ex["img_feat"])
+        assert (ex.pair.img_id == own) == (ex.itm_target == 1)
+        assert itm.lens[i] == len(ex.pair.input_ids) + len(ex.pair.img_feat)
     # a pure function of (seed, epoch)
     again = ItmDataset(itm.pairs, neg_prob=0.3, seed=1)
     assert torch.equal(again.draws(0)[1], img_idx)
@@ -89,9 +89,9 @@ def test_vqa_targets_are_dense_soft_scores(tmp_path, pair_stores):
                     "answers": []})
     vqa = VqaDataset(PairDataset(NativeTextStore(tmp_path / "vqa"), img, cls_sep=(101, 102)))
     assert vqa.num_answers == 4
-    assert vqa[0]["vqa_targets"].tolist() == pytest.approx([0.0, 0.3, 0.0, 1.0])
-    assert vqa[0]["qid"] == "7"
-    assert vqa[1]["vqa_targets"].tolist() == [0.0] * 4
+    assert vqa[0].vqa_targets.tolist() == pytest.approx([0.0, 0.3, 0.0, 1.0])
+    assert vqa[0].qid == "7"
+    assert vqa[1].vqa_targets.tolist() == [0.0] * 4
 
 
 def test_vqa_label_out_of_range_is_a_data_error(tmp_path, pair_stores):

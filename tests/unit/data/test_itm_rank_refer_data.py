@@ -95,7 +95,7 @@ def test_re_targets_from_region_index_or_best_iou(tmp_path, sorted_boxes_img):
                                    cls_sep=(1, 2)), use_target_region=False)
     for k in range(6):
         expected = (k * 7) % (3 + k)
-        assert by_index[k]["re_target"] == expected == by_iou[k]["re_target"]
+        assert by_index[k].re_target == expected == by_iou[k].re_target
     batch = collate_re([by_index[0], by_index[3]])
     assert batch.targets.tolist() == [0, (3 * 7) % 6]
     assert batch.region_pad.tolist()[0] == [False] * 3 + [True] * 3

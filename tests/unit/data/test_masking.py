@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from vlkit.data.collate import collate_mlm, collate_mrm
+from vlkit.data.examples import PairExample
 from vlkit.data.masking import MlmMasker, MrmMasker, task_transform
 from vlkit.utils.errors import ConfigError
 
@@ -114,12 +115,11 @@ def test_mrm_rate_and_at_least_one():
     assert [len(m) for m in masks] == [1, 3, 50, 2] and all(m.any() for m in masks)
 
 
-def _example(gen: torch.Generator) -> dict:
+def _example(gen: torch.Generator) -> PairExample:
     n = 6
-    return {"id": "x", "input_ids": _ids(8, gen),
-            "img_feat": np.random.default_rng(0).random((n, 16)).astype(np.float16),
-            "img_pos_feat": np.random.default_rng(1).random((n, 7)).astype(np.float32),
-            "img_soft_labels": None}
+    return PairExample(id="x", img_id="img", input_ids=_ids(8, gen),
+                       img_feat=np.random.default_rng(0).random((n, 16)).astype(np.float16),
+                       img_pos_feat=np.random.default_rng(1).random((n, 7)).astype(np.float32))
 
 
 def test_only_one_modality_is_masked():
@@ -130,14 +130,14 @@ def test_only_one_modality_is_masked():
     assert task_transform("itm", _masker(), MrmMasker()) is None
     mlm_batch = collate_mlm(mlm(examples, gen))
     mrm_batch = collate_mrm(mrm(examples, gen), task="mrfr")
-    plain_feat = torch.from_numpy(np.stack([ex["img_feat"] for ex in examples])).float()
+    plain_feat = torch.from_numpy(np.stack([ex.img_feat for ex in examples])).float()
     # MLM: tokens masked, regions whole and no region mask.
     assert (mlm_batch.txt_labels != -1).any()
     assert mlm_batch.inputs.img_masks is None
     assert torch.equal(mlm_batch.inputs.img_feat, plain_feat)
     # MRM: regions masked, tokens untouched and no token labels.
     assert mrm_batch.inputs.img_masks.any()
-    assert torch.equal(mrm_batch.inputs.input_ids, torch.stack([ex["input_ids"]
+    assert torch.equal(mrm_batch.inputs.input_ids, torch.stack([ex.input_ids
                                                                 for ex in examples]))
     assert not (mrm_batch.inputs.input_ids == MASK).any()
     assert torch.equal(mrm_batch.feat_targets, plain_feat[mrm_batch.inputs.img_masks])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from vlkit.data.examples import TextExample, TextMlmExample
 from vlkit.data.masking import MlmMasker, WholeWordMasker, continuation_ids
 from vlkit.text.tokenizer import get_tokenizer
 
@@ -65,13 +66,14 @@ def test_single_piece_words_choose_like_token_masking():
         assert torch.equal(t_out == MASK, w_out == MASK)
 
 
-def test_every_example_gets_a_masked_word_and_examples_dicts():
+def test_every_example_gets_a_masked_word_and_examples_typed():
     masker = WholeWordMasker(_base(mask_prob=0.01), CONT)
-    examples = [{"id": str(i), "input_ids": torch.tensor([CLS, 2001, 5001, 5002, 2002, SEP])}
+    examples = [TextExample(id=str(i), input_ids=torch.tensor([CLS, 2001, 5001, 5002, 2002, SEP]))
                 for i in range(20)]
     out = masker(examples, torch.Generator().manual_seed(0))
+    assert all(type(ex) is TextMlmExample and ex.text.id == str(i) for i, ex in enumerate(out))
     for ex in out:
-        sel = ex["txt_labels"] != -1
+        sel = ex.txt_labels != -1
         assert sel.any()
         assert sel[1:4].all() or not sel[1:4].any()
 

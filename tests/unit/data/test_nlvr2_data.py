@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from tiny_stores import write_image_store
 
 from vlkit.data.collate.nlvr2 import collate_nlvr2
 from vlkit.data.datasets.nlvr2 import Nlvr2Dataset
+from vlkit.data.examples import ImageRegions, Nlvr2Example
 from vlkit.data.stores.native_txt import NativeTextStore, NativeTextStoreWriter
 from vlkit.utils.errors import DataError
 
@@ -15,15 +18,16 @@ from vlkit.utils.errors import DataError
 SIZES = [(4, 2, 3), (6, 1, 1), (3, 4, 2)]
 
 
-def _examples() -> list[dict]:
+def _examples() -> list[Nlvr2Example]:
     """Token k of example e is 100*e + k; region r of side s has feature[0] = 1000*e + 10*s + r."""
     out = []
     for e, (t, nl, nr) in enumerate(SIZES):
-        imgs = [{"img_id": f"e{e}s{s}",
-                 "img_feat": torch.tensor([[1000.0 * e + 10 * s + r, 0.5] for r in range(n)]),
-                 "img_pos_feat": torch.rand(n, 7)} for s, n in enumerate((nl, nr))]
-        out.append({"id": f"dev-{e}-0-0", "input_ids": torch.arange(t) + 100 * e + 1,
-                    "imgs": imgs, "nlvr2_target": e % 2})
+        imgs = [ImageRegions(img_id=f"e{e}s{s}",
+                             img_feat=torch.tensor([[1000.0 * e + 10 * s + r, 0.5]
+                                                    for r in range(n)]),
+                             img_pos_feat=torch.rand(n, 7)) for s, n in enumerate((nl, nr))]
+        out.append(Nlvr2Example(id=f"dev-{e}-0-0", input_ids=torch.arange(t) + 100 * e + 1,
+                                imgs=imgs, nlvr2_target=e % 2))
     return out
 
 
@@ -76,7 +80,7 @@ def test_unknown_variant_and_single_image_rejected():
     with pytest.raises(DataError, match="unknown variant"):
         collate_nlvr2(_examples(), "pair")
     bad = _examples()
-    bad[0]["imgs"] = bad[0]["imgs"][:1]
+    bad[0] = replace(bad[0], imgs=bad[0].imgs[:1])
     with pytest.raises(DataError, match="two images"):
         collate_nlvr2(bad, "paired")
 
@@ -100,9 +104,9 @@ def test_dataset_examples_lengths_and_labels(tmp_path):
     assert paired.lens == [2 * 5 + 3 + 5, 2 * 4 + 6 + 4]
     assert triplet.lens == [5 + 3 + 5, 4 + 6 + 4]
     ex = paired[1]
-    assert [i["img_id"] for i in ex["imgs"]] == ["img3", "img1"]
-    assert [len(i["img_feat"]) for i in ex["imgs"]] == [6, 4]
-    assert ex["input_ids"].tolist()[1:-1] == [5, 6] and ex["nlvr2_target"] == 0
+    assert [i.img_id for i in ex.imgs] == ["img3", "img1"]
+    assert [len(i.img_feat) for i in ex.imgs] == [6, 4]
+    assert ex.input_ids.tolist()[1:-1] == [5, 6] and ex.nlvr2_target == 0
     assert paired.labels() == {"dev-1-0-0": True, "dev-1-1-0": False}
 
 

@@ -8,6 +8,7 @@ import torch
 
 from vlkit.data.collate.text import collate_text_mlm
 from vlkit.data.datasets.text_corpus import TextCorpus
+from vlkit.data.examples import TextExample, TextMlmExample
 from vlkit.data.synthetic.corpus import corpus_sentences, write_corpus
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.errors import DataError
@@ -20,9 +21,9 @@ def test_lines_become_examples_blank_lines_skipped_long_ones_cut(tmp_path):
     (tmp_path / "b.txt").write_text("one two three four five six seven\n")
     corpus = TextCorpus([tmp_path / "a.txt", tmp_path / "b.txt"], TOK, max_len=6)
     assert len(corpus) == 3 and corpus.ids == ["a.txt:1", "a.txt:4", "b.txt:1"]
-    first = corpus[0]["input_ids"].tolist()
+    first = corpus[0].input_ids.tolist()
     assert first == [TOK.cls_id, *TOK.encode("a red circle ."), TOK.sep_id]
-    last = corpus[2]["input_ids"].tolist()
+    last = corpus[2].input_ids.tolist()
     assert last == [TOK.cls_id, *TOK.encode("one two three four"), TOK.sep_id]
     assert corpus.lengths(0) == [6, 6, 6]
 
@@ -45,9 +46,10 @@ def test_synthetic_corpus_is_seeded_and_in_the_world_vocabulary(tmp_path):
 
 
 def test_collate_text_mlm_pads_ids_and_labels():
-    examples = [{"input_ids": torch.tensor([101, 5, 103, 102]),
-                 "txt_labels": torch.tensor([-1, -1, 7, -1])},
-                {"input_ids": torch.tensor([101, 9, 102]), "txt_labels": torch.tensor([-1, 9, -1])}]
+    examples = [TextMlmExample(text=TextExample(id="a", input_ids=torch.tensor([101, 5, 103, 102])),
+                               txt_labels=torch.tensor([-1, -1, 7, -1])),
+                TextMlmExample(text=TextExample(id="b", input_ids=torch.tensor([101, 9, 102])),
+                               txt_labels=torch.tensor([-1, 9, -1]))]
     batch = collate_text_mlm(examples)
     assert batch.input_ids.tolist() == [[101, 5, 103, 102], [101, 9, 102, 0]]
     assert batch.txt_labels.tolist() == [[-1, -1, 7, -1], [-1, 9, -1, -1]]

@@ -70,32 +70,32 @@ def test_training_examples_are_qa_then_qar_with_the_gold_answer(stores) -> None:
     ds = VcrDataset(*stores, max_txt_len=60)
     assert len(ds) == 4
     qa, qar = ds[1], ds[3]  # record v1 (answer 3, rationale 0) in both stages
-    assert qa["targets"] == [0, 0, 0, 1] and qar["targets"] == [1, 0, 0, 0]
-    assert qa["rows"][2]["input_ids"].tolist() == [CLS, 10, 11, 12, SEP, 202, 202, 202, SEP]
-    row = qar["rows"][1]["input_ids"].tolist()
+    assert qa.targets == [0, 0, 0, 1] and qar.targets == [1, 0, 0, 0]
+    assert qa.rows[2].input_ids.tolist() == [CLS, 10, 11, 12, SEP, 202, 202, 202, SEP]
+    row = qar.rows[1].input_ids.tolist()
     assert row == [CLS, 10, 11, 12, SEP, 203, 203, 203, 203, SEP, 301, 301, SEP]
-    assert len(qa["img_feat"]) == 4 and qa["id"] == "v1"
+    assert len(qa.image.img_feat) == 4 and qa.id == "v1"
 
 
 def test_eval_layouts(stores) -> None:
     gold = VcrEvalDataset(*stores, max_txt_len=60, conditioned="gold")[0]  # answer 1, rat. 2
-    assert len(gold["rows"]) == 8
-    assert gold["targets"] == [0, 1, 0, 0, 0, 0, 1, 0]
-    assert gold["rows"][6]["input_ids"].tolist()[5:7] == [201, 201]
+    assert len(gold.rows) == 8
+    assert gold.targets == [0, 1, 0, 0, 0, 0, 1, 0]
+    assert gold.rows[6].input_ids.tolist()[5:7] == [201, 201]
     full = VcrEvalDataset(*stores, max_txt_len=60, conditioned="all")[0]
-    assert len(full["rows"]) == 20
+    assert len(full.rows) == 20
     # rationale rows conditioned on answer a sit at 4 + 4a .. 4 + 4a + 3
-    assert full["rows"][4 + 4 * 3 + 1]["input_ids"].tolist()[5:9] == [203] * 4
-    assert full["targets"][4:8] == [-1] * 4 and full["targets"][8:12] == [0, 0, 1, 0]
+    assert full.rows[4 + 4 * 3 + 1].input_ids.tolist()[5:9] == [203] * 4
+    assert full.targets[4:8] == [-1] * 4 and full.targets[8:12] == [0, 0, 1, 0]
 
 
 def test_pretrain_examples_hold_the_gold_text(stores) -> None:
     ds = VcrPretrainDataset(*stores, max_txt_len=60)
     qa, qar = ds[0], ds[2]
-    assert qa["input_ids"].tolist() == [CLS, 10, 11, 12, SEP, 201, 201, SEP]
-    assert qar["input_ids"].tolist()[-4:] == [SEP, 302, 302, SEP]
-    assert qar["txt_type_ids"].tolist() == [0, 0, 0, 0, 0, 2, 2, 2, 3, 3, 3]
-    assert qa["img_soft_labels"] is not None
+    assert qa.input_ids.tolist() == [CLS, 10, 11, 12, SEP, 201, 201, SEP]
+    assert qar.input_ids.tolist()[-4:] == [SEP, 302, 302, SEP]
+    assert qar.txt_type_ids.tolist() == [0, 0, 0, 0, 0, 2, 2, 2, 3, 3, 3]
+    assert qa.img_soft_labels is not None
 
 
 def test_object_reference_past_the_regions_and_missing_labels_are_errors(tmp_path) -> None:
@@ -106,7 +106,7 @@ def test_object_reference_past_the_regions_and_missing_labels_are_errors(tmp_pat
     txt = _store(tmp_path / "test", [_record("t0", "img0", a_label=-1, r_label=-1)])
     with pytest.raises(DataError, match="'answer_label' must be 0..3 for training"):
         VcrDataset(txt, img)
-    assert VcrEvalDataset(txt, img, conditioned="all")[0]["targets"] == [-1] * 20
+    assert VcrEvalDataset(txt, img, conditioned="all")[0].targets == [-1] * 20
 
 
 def test_collate_repeats_regions_per_row_and_pads_token_types(stores) -> None:

@@ -52,11 +52,11 @@ def test_regions_follow_the_text_layout_and_its_cuts() -> None:
 def test_dataset_rows_and_batch_carry_the_referred_regions(tmp_path) -> None:
     txt, img = _stores(tmp_path)
     ex = VcrDataset(txt, img, 60)[1]  # QA->R with the gold answer (2)
-    row = ex["rows"][3]
+    row = ex.rows[3]
     # [CLS] 10 11 12 13 [SEP] 202 21 [SEP] 303 31 32 [SEP]
-    assert row["input_ids"].tolist() == [CLS, 10, 11, 12, 13, SEP, 202, 21, SEP, 303, 31, 32,
+    assert row.input_ids.tolist() == [CLS, 10, 11, 12, 13, SEP, 202, 21, SEP, 303, 31, 32,
                                          SEP]
-    assert row["txt_region_ids"].tolist() == [-1, -1, -1, 1, -1, -1, 0, -1, -1, -1, -1, 2, -1]
+    assert row.txt_region_ids.tolist() == [-1, -1, -1, 1, -1, -1, 0, -1, -1, -1, -1, 2, -1]
     batch = collate_vcr([VcrEvalDataset(txt, img, 60, conditioned="gold")[0]])
     assert batch.inputs.txt_region_ids.shape == batch.inputs.input_ids.shape == (8, 13)
     # Q->A row 2 names region 1 (question) and region 0 (answer 2); shorter rows pad with -1
@@ -71,5 +71,5 @@ def test_rows_without_object_tags_refer_to_no_region(tmp_path) -> None:
         del rec[key]
     with NativeTextStoreWriter(tmp_path / "txt", task="vcr") as writer:
         writer.add(rec)
-    row = VcrDataset(NativeTextStore(tmp_path / "txt"), img, 60)[0]["rows"][0]
-    assert torch.equal(row["txt_region_ids"], torch.full_like(row["input_ids"], -1))
+    row = VcrDataset(NativeTextStore(tmp_path / "txt"), img, 60)[0].rows[0]
+    assert torch.equal(row.txt_region_ids, torch.full_like(row.input_ids, -1))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from vlkit.data.examples import PairExample
 from vlkit.data.masking import MlmMasker
 from vlkit.data.vlp import (
     BI,
@@ -94,15 +95,18 @@ def _maskers():
 
 
 def test_transform_s2s_masks_final_sep_and_bi_does_not():
-    examples = [{"input_ids": torch.tensor([1, 30, 31, 2])} for _ in range(64)]
+    examples = [PairExample(id=str(i), img_id="img", input_ids=torch.tensor([1, 30, 31, 2]),
+                            img_feat=torch.zeros(1, 4), img_pos_feat=torch.zeros(1, 7))
+                for i in range(64)]
     out = VlpTransform(*_maskers(), s2s_prob=0.5, bi_prob=0.5)(examples,
                                                                 torch.Generator().manual_seed(0))
-    modes = [ex["vlp_mode"] for ex in out]
+    modes = [ex.vlp_mode for ex in out]
     assert S2S in modes and BI in modes
+    assert [ex.pair.id for ex in out] == [ex.id for ex in examples]  # order kept
     for ex in out:
-        labels = ex["txt_labels"].tolist()
+        labels = ex.txt_labels.tolist()
         assert labels[0] == -1  # [CLS] never
-        assert labels[3] == (2 if ex["vlp_mode"] == S2S else -1)
+        assert labels[3] == (2 if ex.vlp_mode == S2S else -1)
 
 
 def test_transform_probabilities_must_sum_to_one():

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from vlkit.data.collate.vlp import collate_caption, collate_vlp
+from vlkit.data.examples import CaptionExample, PairExample, VlpExample
 from vlkit.data.vlp import BI, S2S
 from vlkit.generation import BeamConfig
 from vlkit.models.config import ModelConfig
@@ -25,7 +28,7 @@ def tiny_vlp() -> Vlp:
     return Vlp(cfg).eval()
 
 
-def examples(n: int, seed: int = 0) -> list[dict]:
+def examples(n: int, seed: int = 0) -> list[CaptionExample]:
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
@@ -33,11 +36,11 @@ def examples(n: int, seed: int = 0) -> list[dict]:
         xy = rng.uniform(0, 0.5, (nbb, 2))
         wh = rng.uniform(0.1, 0.5, (nbb, 2))
         box = np.concatenate([xy, xy + wh, wh, wh[:, :1] * wh[:, 1:]], 1).astype(np.float32)
-        out.append({"id": f"i{i}", "img_id": f"i{i}", "input_ids": torch.tensor([1]),
-                    "img_feat": rng.normal(size=(nbb, 16)).astype(np.float16),
-                    "img_pos_feat": box,
-                    "img_soft_labels": rng.dirichlet(np.ones(LABELS), nbb).astype(np.float32),
-                    "refs": [[5, 6, 7]]})
+        pair = PairExample(
+            id=f"i{i}", img_id=f"i{i}", input_ids=torch.tensor([1]),
+            img_feat=rng.normal(size=(nbb, 16)).astype(np.float16), img_pos_feat=box,
+            img_soft_labels=rng.dirichlet(np.ones(LABELS), nbb).astype(np.float32))
+        out.append(CaptionExample(pair=pair, refs=[[5, 6, 7]]))
     return out
 
 
@@ -68,9 +71,9 @@ def test_step_logits_match_full_forward_teacher_forced():
 
 
 def _train_batch(mode: int, caption: list[int]) -> object:
-    ex = examples(1, seed=2)[0]
-    ex = {**ex, "input_ids": torch.tensor([1, *caption, 2]), "vlp_mode": mode,
-          "txt_labels": torch.full((len(caption) + 2,), -1)}
+    pair = examples(1, seed=2)[0].pair
+    ex = VlpExample(pair=replace(pair, input_ids=torch.tensor([1, *caption, 2])),
+                    txt_labels=torch.full((len(caption) + 2,), -1), vlp_mode=mode)
     return collate_vlp([ex], LABELS)
 
 

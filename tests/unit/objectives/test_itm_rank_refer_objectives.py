@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from vlkit.data.batch import RankBatch
 from vlkit.data.collate import collate_inputs, collate_re
+from vlkit.data.examples import PairExample, ReExample
 from vlkit.losses.finetune import rank_loss
 from vlkit.models.config import ModelConfig
 from vlkit.models.uniter import Uniter
@@ -18,14 +19,15 @@ CFG = ModelConfig(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=3
                   max_position_embeddings=32)
 
 
-def _examples(n: int, seed: int = 0) -> list[dict]:
+def _examples(n: int, seed: int = 0) -> list[PairExample]:
     gen = torch.Generator().manual_seed(seed)
     out = []
     for k in range(n):
         tl, nbb = 3 + (k * 5) % 4, 1 + (k * 3) % 5
-        out.append({"id": f"e{k}", "input_ids": torch.randint(3, 50, (tl,), generator=gen),
-                    "img_feat": torch.randn(nbb, 6, generator=gen),
-                    "img_pos_feat": torch.rand(nbb, 7, generator=gen)})
+        out.append(PairExample(id=f"e{k}", img_id=f"img{k}",
+                               input_ids=torch.randint(3, 50, (tl,), generator=gen),
+                               img_feat=torch.randn(nbb, 6, generator=gen),
+                               img_pos_feat=torch.rand(nbb, 7, generator=gen)))
     return out
 
 
@@ -71,12 +73,9 @@ def test_hard_objective_with_every_negative_kept_is_the_two_means():
     assert not model.training  # mining restores the mode it found
 
 
-def _re_examples() -> list[dict]:
-    examples = _examples(4, seed=1)
-    for k, ex in enumerate(examples):
-        ex["re_target"] = k % len(ex["img_feat"])
-        ex["target_box"] = [0.1, 0.1, 0.5, 0.5]
-    return examples
+def _re_examples() -> list[ReExample]:
+    return [ReExample(pair=pair, re_target=k % len(pair.img_feat), target_box=[0.1, 0.1, 0.5, 0.5])
+            for k, pair in enumerate(_examples(4, seed=1))]
 
 
 def test_region_hidden_reads_each_rows_regions():

@@ -11,6 +11,7 @@ from torch import nn
 
 from vlkit.data.collate import collate_vqa
 from vlkit.data.collate.nlvr2 import collate_nlvr2
+from vlkit.data.examples import ImageRegions, Nlvr2Example, PairExample, VqaExample
 from vlkit.models.config import ModelConfig
 from vlkit.models.nlvr2 import expand_token_types
 from vlkit.models.zoo import build_model
@@ -21,12 +22,14 @@ TINY = dict(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32, voc
             max_position_embeddings=16, img_dim=4, img_label_dim=3)
 
 
-def _examples(targets: list[int]) -> list[dict]:
+def _examples(targets: list[int]) -> list[Nlvr2Example]:
     g = torch.Generator().manual_seed(1)
-    return [{"id": f"dev-{k}-0-0", "input_ids": torch.tensor([1, 5 + k, 2]),
-             "imgs": [{"img_feat": torch.randn(2 + k, 4, generator=g),
-                       "img_pos_feat": torch.rand(2 + k, 7, generator=g)} for _ in range(2)],
-             "nlvr2_target": t} for k, t in enumerate(targets)]
+    return [Nlvr2Example(id=f"dev-{k}-0-0", input_ids=torch.tensor([1, 5 + k, 2]),
+                         imgs=[ImageRegions(img_id=f"img{k}-{side}",
+                                            img_feat=torch.randn(2 + k, 4, generator=g),
+                                            img_pos_feat=torch.rand(2 + k, 7, generator=g))
+                               for side in range(2)],
+                         nlvr2_target=t) for k, t in enumerate(targets)]
 
 
 @pytest.mark.parametrize("variant", ["paired", "triplet", "paired-attn"])
@@ -61,9 +64,9 @@ class _FixedScores(nn.Module):
 
 
 def test_ve_loss_is_uniters_instance_level_bce():
-    ex = {"input_ids": torch.tensor([1, 5, 2]), "img_feat": torch.zeros(2, 4),
-          "img_pos_feat": torch.zeros(2, 7), "vqa_targets": torch.tensor([0.0, 1.0, 0.0]),
-          "qid": "p0"}
+    pair = PairExample(id="p0", img_id="img0", input_ids=torch.tensor([1, 5, 2]),
+                       img_feat=torch.zeros(2, 4), img_pos_feat=torch.zeros(2, 7))
+    ex = VqaExample(pair=pair, vqa_targets=torch.tensor([0.0, 1.0, 0.0]), qid="p0")
     loss, logs = VeObjective()(_FixedScores(torch.tensor([[2.0, -1.0, 0.0]])), collate_vqa([ex]))
     sig = [1 / (1 + math.exp(-v)) for v in (2.0, -1.0, 0.0)]
     bce = -(math.log(1 - sig[0]) + math.log(sig[1]) + math.log(1 - sig[2])) / 3

@@ -4,6 +4,7 @@ pre-training dispatch over caption MLM, MVRC and text-only MLM batches."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import torch.nn.functional as F
 from vlkit.data.batch import ReBatch
 from vlkit.data.collate import collate_inputs, collate_mlm, collate_mrm
 from vlkit.data.collate.text import collate_text_mlm
+from vlkit.data.examples import MlmExample, MrmExample, PairExample, TextExample, TextMlmExample
 from vlkit.losses.pretrain import soft_cross_entropy
 from vlkit.models.config import ModelConfig
 from vlkit.models.vlbert import VlBert
@@ -30,14 +32,15 @@ CFG = ModelConfig(arch="vlbert", hidden_size=32, num_layers=1, num_heads=4, inte
                   img_label_dim=5, vlbert_geo_dim=2)
 
 
-def _example(n_txt: int, n_reg: int, seed: int) -> dict:
+def _example(n_txt: int, n_reg: int, seed: int) -> PairExample:
     rng = np.random.default_rng(seed)
     soft = rng.random((n_reg, 5)).astype(np.float32)
     xy = rng.random((n_reg, 2)).astype(np.float32) * 0.5
     boxes = np.concatenate([xy, xy + 0.3, np.full((n_reg, 3), 0.3, np.float32)], 1)
-    return {"id": str(seed), "input_ids": torch.tensor([2, *range(10, 10 + n_txt), 3]),
-            "img_feat": rng.standard_normal((n_reg, 8)).astype(np.float32),
-            "img_pos_feat": boxes, "img_soft_labels": soft / soft.sum(1, keepdims=True)}
+    return PairExample(id=str(seed), img_id=f"img{seed}",
+                       input_ids=torch.tensor([2, *range(10, 10 + n_txt), 3]),
+                       img_feat=rng.standard_normal((n_reg, 8)).astype(np.float32),
+                       img_pos_feat=boxes, img_soft_labels=soft / soft.sum(1, keepdims=True))
 
 
 def test_answer_slot_appends_mask_sep_with_answer_type():
@@ -94,7 +97,7 @@ def test_re_objective_labels_are_iou_above_half():
     examples = [_example(2, 3, 0), _example(1, 2, 1)]
     boxes = [[0.0, 0.0, 0.5, 0.5], [0.1, 0.0, 0.6, 0.5], [0.5, 0.5, 1.0, 1.0]]
     for k, box in enumerate(boxes):
-        examples[0]["img_pos_feat"][k, :4] = box
+        examples[0].img_pos_feat[k, :4] = box
     inputs = collate_inputs(examples)
     batch = ReBatch(inputs=inputs, targets=torch.tensor([0, 1]),
                     region_pad=torch.tensor([[False] * 3, [False, False, True]]),
@@ -118,14 +121,16 @@ def test_pretrain_dispatch_and_gradients():
     model = VlBert(CFG)
     objective = VlBertPretrainObjective()
     examples = [_example(3, 4, 0), _example(2, 2, 1)]
-    mlm = [{**ex, "txt_labels": torch.tensor([-1, 12, -1, -1, -1][:len(ex["input_ids"])])}
+    masked = examples[0].input_ids.clone().index_fill(0, torch.tensor([1]), 103)
+    pairs = [replace(examples[0], input_ids=masked), examples[1]]
+    mlm = [MlmExample(pair=p, txt_labels=torch.tensor([-1, 12, -1, -1, -1][:len(p.input_ids)]))
+           for p in pairs]
+    mrm = [MrmExample(pair=ex, img_mask=np.array([True] + [False] * (len(ex.img_feat) - 1)))
            for ex in examples]
-    mlm[0]["input_ids"] = mlm[0]["input_ids"].clone().index_fill(0, torch.tensor([1]), 103)
-    mrm = [{**ex, "img_mask": np.array([True] + [False] * (len(ex["img_feat"]) - 1))}
-           for ex in examples]
+    text = TextMlmExample(text=TextExample(id="t0", input_ids=masked),
+                          txt_labels=mlm[0].txt_labels)
     batches = {"mlm": collate_mlm(mlm), "mvrc": collate_mrm(mrm, task="mvrc"),
-               "mlm-text": collate_text_mlm([{"input_ids": mlm[0]["input_ids"],
-                                              "txt_labels": mlm[0]["txt_labels"]}])}
+               "mlm-text": collate_text_mlm([text])}
     for task, batch in batches.items():
         model.zero_grad()
         loss, logs = objective(model, batch)
@@ -140,6 +145,7 @@ def test_pretrain_dispatch_and_gradients():
     assert model.aux_text_visual_embedding.weight.grad is not None  # used by mlm-text only
     first = objective(model, batches["mlm"])[0]
     assert abs(float(first.detach()) - math.log(CFG.vocab_size)) < 1.0  # near-uniform at init
-    no_labels = collate_mrm([{**ex, "img_soft_labels": None} for ex in mrm], task="mvrc")
+    no_labels = collate_mrm([replace(ex, pair=replace(ex.pair, img_soft_labels=None))
+                             for ex in mrm], task="mvrc")
     with pytest.raises(ConfigError, match="soft labels"):
         objective(model, no_labels)

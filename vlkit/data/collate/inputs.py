@@ -1,5 +1,5 @@
 """The encoder inputs of a batch: padded text and regions, attention mask, UNITER's compact
-gather index (and its inverse for optimal transport), from per-example dicts."""
+gather index (and its inverse for optimal transport), from `PairExample`s."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from collections.abc import Sequence
 
 import torch
 
-from vlkit.data.batch import UniterInputs
 from vlkit.data.collate.pad import flatten, pad_flat, pad_rows, valid_mask
+from vlkit.data.examples import PairExample
+from vlkit.encoder_input import EncoderInput
 from vlkit.utils.errors import DataError
-
-Example = dict
 
 
 def gather_index(txt_lens: torch.Tensor, num_bbs: torch.Tensor, max_tl: int,
@@ -43,32 +42,37 @@ def img_mask_target(img_masks: torch.Tensor, txt_lens: torch.Tensor, num_bbs: to
     return torch.gather(img_masks, 1, region) & in_img
 
 
-def check_examples(examples: Sequence[Example]) -> None:
+def check_examples(examples: Sequence[PairExample]) -> None:
+    """DataError naming the example unless every one is a PairExample with >= 1 region and
+    as many boxes as region features."""
     if not examples:
         raise DataError("collate: got an empty list of examples")
     for ex in examples:
-        n = len(ex["img_feat"])
-        if n < 1 or len(ex["img_pos_feat"]) != n:
-            raise DataError(f"collate: example '{ex.get('id', '?')}' has {n} region features "
-                            f"and {len(ex['img_pos_feat'])} boxes; expected >= 1 and equal")
+        if not isinstance(ex, PairExample):
+            raise DataError(f"collate: expected PairExample examples, got "
+                            f"{type(ex).__name__} (vlkit.data.examples)")
+        n = len(ex.img_feat)
+        if n < 1 or len(ex.img_pos_feat) != n:
+            raise DataError(f"collate: example '{ex.id}' has {n} region features "
+                            f"and {len(ex.img_pos_feat)} boxes; expected >= 1 and equal")
 
 
-def collate_inputs(examples: Sequence[Example]) -> UniterInputs:
+def collate_inputs(examples: Sequence[PairExample]) -> EncoderInput:
     """Pad text and regions and build position ids, attention mask and gather index."""
     check_examples(examples)
-    txt_lens = torch.tensor([len(ex["input_ids"]) for ex in examples], dtype=torch.long)
-    num_bbs = torch.tensor([len(ex["img_feat"]) for ex in examples], dtype=torch.long)
-    input_ids = pad_flat(flatten([ex["input_ids"] for ex in examples], torch.long), txt_lens)
-    img_feat = pad_rows([ex["img_feat"] for ex in examples], torch.float32)
-    img_pos_feat = pad_rows([ex["img_pos_feat"] for ex in examples], torch.float32)
+    txt_lens = torch.tensor([len(ex.input_ids) for ex in examples], dtype=torch.long)
+    num_bbs = torch.tensor([len(ex.img_feat) for ex in examples], dtype=torch.long)
+    input_ids = pad_flat(flatten([ex.input_ids for ex in examples], torch.long), txt_lens)
+    img_feat = pad_rows([ex.img_feat for ex in examples], torch.float32)
+    img_pos_feat = pad_rows([ex.img_pos_feat for ex in examples], torch.float32)
     max_tl = int(input_ids.shape[1])
     joint_len = int((txt_lens + num_bbs).max())
     attn_masks = valid_mask(txt_lens + num_bbs, joint_len).long()
     txt_type_ids = None  # (B, Lt) when the examples carry token types (VCR), padded with 0
-    if examples[0].get("txt_type_ids") is not None:
-        txt_type_ids = pad_flat(flatten([ex["txt_type_ids"] for ex in examples], torch.long),
+    if examples[0].txt_type_ids is not None:
+        txt_type_ids = pad_flat(flatten([ex.txt_type_ids for ex in examples], torch.long),
                                 txt_lens)
-    return UniterInputs(
+    return EncoderInput(
         input_ids=input_ids,
         position_ids=torch.arange(max_tl, dtype=torch.long).unsqueeze(0),
         img_feat=img_feat,
@@ -78,5 +82,5 @@ def collate_inputs(examples: Sequence[Example]) -> UniterInputs:
         txt_lens=txt_lens,
         num_bbs=num_bbs,
         txt_type_ids=txt_type_ids,
-        record_ids=[str(ex.get("id", "?")) for ex in examples],
+        record_ids=[str(ex.id) for ex in examples],
     )

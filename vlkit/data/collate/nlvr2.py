@@ -19,37 +19,41 @@ import torch
 
 from vlkit.data.batch import Nlvr2Batch
 from vlkit.data.collate.inputs import collate_inputs
+from vlkit.data.examples import Array, ImageRegions, Nlvr2Example, PairExample
+from vlkit.data.records import JOIN
 from vlkit.utils.errors import DataError
 
 
-def _cat_rows(a, b):
+def _cat_rows(a: Array, b: Array) -> Array:
     """Concatenate two (n, ...) region arrays/tensors along dim 0, keeping their kind."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         return torch.cat([torch.as_tensor(a), torch.as_tensor(b)])
     return np.concatenate([a, b], axis=0)
 
 
-def _paired_rows(examples: Sequence[dict]) -> tuple[list[dict], torch.Tensor]:
-    rows = [{"id": ex["id"], "input_ids": ex["input_ids"], "img_feat": img["img_feat"],
-             "img_pos_feat": img["img_pos_feat"]} for ex in examples for img in ex["imgs"]]
+def _paired_rows(examples: Sequence[Nlvr2Example]) -> tuple[list[PairExample], torch.Tensor]:
+    rows = [PairExample.of(ex.id, ex.input_ids, img) for ex in examples for img in ex.imgs]
     types = torch.tensor([1, 2] * len(examples), dtype=torch.long)  # (2B,)
     return rows, types
 
 
-def _triplet_rows(examples: Sequence[dict]) -> tuple[list[dict], torch.Tensor]:
-    rows = []
-    for ex in examples:
-        left, right = ex["imgs"]
-        rows.append({"id": ex["id"], "input_ids": ex["input_ids"],
-                     "img_feat": _cat_rows(left["img_feat"], right["img_feat"]),
-                     "img_pos_feat": _cat_rows(left["img_pos_feat"], right["img_pos_feat"])})
-    num_left = torch.tensor([len(ex["imgs"][0]["img_feat"]) for ex in examples])  # (B,)
+def _joined(left: ImageRegions, right: ImageRegions) -> ImageRegions:
+    """The left image's regions followed by the right one's."""
+    return ImageRegions(img_id=f"{left.img_id}{JOIN}{right.img_id}",
+                        img_feat=_cat_rows(left.img_feat, right.img_feat),
+                        img_pos_feat=_cat_rows(left.img_pos_feat, right.img_pos_feat))
+
+
+def _triplet_rows(examples: Sequence[Nlvr2Example]) -> tuple[list[PairExample], torch.Tensor]:
+    rows = [PairExample.of(ex.id, ex.input_ids, _joined(*ex.imgs)) for ex in examples]
+    num_left = torch.tensor([len(ex.imgs[0].img_feat) for ex in examples])  # (B,)
     return rows, num_left
 
 
-def collate_nlvr2(examples: Sequence[dict], variant: str = "paired-attn") -> Nlvr2Batch:
-    """Examples {"id", "input_ids", "imgs": [left, right], "nlvr2_target"} -> Nlvr2Batch."""
-    if any(len(ex["imgs"]) != 2 for ex in examples):
+def collate_nlvr2(examples: Sequence[Nlvr2Example], variant: str = "paired-attn"
+                  ) -> Nlvr2Batch:
+    """Examples from `Nlvr2Dataset` -> Nlvr2Batch laid out as `variant` wants."""
+    if any(len(ex.imgs) != 2 for ex in examples):
         raise DataError("collate_nlvr2: every example needs exactly two images [left, right]")
     if variant == "triplet":
         rows, num_left = _triplet_rows(examples)
@@ -67,8 +71,8 @@ def collate_nlvr2(examples: Sequence[dict], variant: str = "paired-attn") -> Nlv
     valid = torch.arange(img_type_ids.shape[1]).unsqueeze(0) < inputs.num_bbs.unsqueeze(1)
     inputs.img_type_ids = torch.where(valid, img_type_ids, 0).contiguous()
     return Nlvr2Batch(inputs=inputs,
-                      targets=torch.tensor([int(ex["nlvr2_target"]) for ex in examples]),
-                      ids=[str(ex["id"]) for ex in examples],
+                      targets=torch.tensor([int(ex.nlvr2_target) for ex in examples]),
+                      ids=[str(ex.id) for ex in examples],
                       variant=variant)
 
 

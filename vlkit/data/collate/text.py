@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from vlkit.data.collate.pad import flatten, pad_flat
+from vlkit.data.examples import TextMlmExample
 from vlkit.encoder_input import Movable
 from vlkit.utils.errors import DataError
 
@@ -35,11 +36,11 @@ class TextMlmBatch(Movable):
         return int(self.txt_lens.sum())
 
 
-def collate_text_mlm(examples: Sequence[dict]) -> TextMlmBatch:
-    """Examples masked by an MLM masker ("input_ids", "txt_labels"), no image fields."""
+def collate_text_mlm(examples: Sequence[TextMlmExample]) -> TextMlmBatch:
+    """Text examples masked by an MLM masker."""
     if not examples:
         raise DataError("collate: got an empty list of examples")
-    lens = torch.tensor([len(ex["input_ids"]) for ex in examples], dtype=torch.long)
-    ids = pad_flat(flatten([ex["input_ids"] for ex in examples], torch.long), lens)
-    labels = pad_flat(flatten([ex["txt_labels"] for ex in examples], torch.long), lens, fill=-1)
+    lens = torch.tensor([len(ex.text.input_ids) for ex in examples], dtype=torch.long)
+    ids = pad_flat(flatten([ex.text.input_ids for ex in examples], torch.long), lens)
+    labels = pad_flat(flatten([ex.txt_labels for ex in examples], torch.long), lens, fill=-1)
     return TextMlmBatch(input_ids=ids, txt_lens=lens, txt_labels=labels)

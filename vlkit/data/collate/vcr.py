@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 import torch
 
-from vlkit.data.batch import TaskBatch, UniterInputs
+from vlkit.data.batch import TaskBatch
 from vlkit.data.collate.inputs import collate_inputs
 from vlkit.data.collate.pad import pad_flat
+from vlkit.data.examples import PairExample, VcrExample
+from vlkit.encoder_input import EncoderInput
 from vlkit.utils.errors import DataError
 
 
@@ -27,7 +29,7 @@ class VcrBatch(TaskBatch):
         region's feature to the token; UNITER does not use it.
     """
 
-    inputs: UniterInputs
+    inputs: EncoderInput
     targets: torch.Tensor
     rows_per_example: int
     answer_labels: torch.Tensor
@@ -41,28 +43,25 @@ class VcrBatch(TaskBatch):
         return len(self.ids)
 
 
-def collate_vcr(examples: Sequence[dict]) -> VcrBatch:
-    """Examples {"id", "img_feat", "img_pos_feat", "rows", "targets", "answer_label",
-    "rationale_label"} -> VcrBatch."""
+def collate_vcr(examples: Sequence[VcrExample]) -> VcrBatch:
+    """Examples from the VCR datasets (`vlkit.data.datasets.vcr`) -> VcrBatch."""
     if not examples:
         raise DataError("collate_vcr: got an empty list of examples")
-    sizes = {len(ex["rows"]) for ex in examples}
-    if len(sizes) != 1 or any(len(ex["targets"]) != len(ex["rows"]) for ex in examples):
+    sizes = {len(ex.rows) for ex in examples}
+    if len(sizes) != 1 or any(len(ex.targets) != len(ex.rows) for ex in examples):
         raise DataError(f"collate_vcr: examples must have equally many rows and targets, got "
                         f"row counts {sorted(sizes)}")
-    rows = [{"id": ex["id"], "input_ids": row["input_ids"], "txt_type_ids": row["txt_type_ids"],
-             "img_feat": ex["img_feat"], "img_pos_feat": ex["img_pos_feat"]}
-            for ex in examples for row in ex["rows"]]
-    inputs = collate_inputs(rows)
-    if all(row.get("txt_region_ids") is not None for ex in examples for row in ex["rows"]):
-        flat = torch.cat([torch.as_tensor(row["txt_region_ids"], dtype=torch.long)
-                          for ex in examples for row in ex["rows"]])
+    rows = [row for ex in examples for row in ex.rows]
+    inputs = collate_inputs([PairExample.of(ex.id, row.input_ids, ex.image, row.txt_type_ids)
+                             for ex in examples for row in ex.rows])
+    if all(row.txt_region_ids is not None for row in rows):
+        flat = torch.cat([torch.as_tensor(row.txt_region_ids, dtype=torch.long) for row in rows])
         inputs.txt_region_ids = pad_flat(flat, inputs.txt_lens, fill=-1)
     return VcrBatch(
         inputs=inputs,
-        targets=torch.tensor([t for ex in examples for t in ex["targets"]], dtype=torch.long),
+        targets=torch.tensor([t for ex in examples for t in ex.targets], dtype=torch.long),
         rows_per_example=sizes.pop(),
-        answer_labels=torch.tensor([int(ex["answer_label"]) for ex in examples]),
-        rationale_labels=torch.tensor([int(ex["rationale_label"]) for ex in examples]),
-        ids=[str(ex["id"]) for ex in examples],
+        answer_labels=torch.tensor([int(ex.answer_label) for ex in examples]),
+        rationale_labels=torch.tensor([int(ex.rationale_label) for ex in examples]),
+        ids=[str(ex.id) for ex in examples],
     )

@@ -1,4 +1,5 @@
-"""Task datasets over (text store, image stores): each yields per-example dicts for collate."""
+"""Task datasets over (text store, image stores): each yields typed examples
+(`vlkit.data.examples`) for collate."""
 
 from vlkit.data.datasets.caption import ImageCaptionDataset
 from vlkit.data.datasets.itm import ItmDataset

@@ -1,9 +1,9 @@
 """Captioning: one example per image, its references attached (decoding, CIDEr-D, SCST).
 
 Caption training examples are ordinary `PairDataset` examples (one per caption). Decoding and
-SCST need one example per image with every reference caption of that image:
-    {"id": img_id, "img_id", "input_ids": (1,) [CLS], "img_feat", "img_pos_feat",
-     "img_soft_labels", "refs": [[token ids], ...] (no [CLS]/[SEP])}
+SCST need one example per image with every reference caption of that image: a
+`CaptionExample` whose pair is [CLS] (input_ids (1,)) with the image's regions (id = img_id)
+and whose refs are the image's captions (token ids, no [CLS]/[SEP]).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from vlkit.data.datasets.pair import PairDataset
+from vlkit.data.examples import CaptionExample, PairExample
 
 
 class ImageCaptionDataset:
@@ -36,7 +37,8 @@ class ImageCaptionDataset:
     def __len__(self) -> int:
         return len(self.img_ids)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, i: int) -> CaptionExample:
         img_id = self.img_ids[i]
-        return {"id": img_id, "input_ids": torch.tensor([self.pairs.cls_id], dtype=torch.long),
-                "refs": self.refs[img_id], **self.pairs.image_fields(img_id)}
+        cls = torch.tensor([self.pairs.cls_id], dtype=torch.long)
+        return CaptionExample(pair=PairExample.of(img_id, cls, self.pairs.image(img_id)),
+                              refs=self.refs[img_id])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from vlkit.data.datasets.pair import PairDataset
+from vlkit.data.examples import ItmExample
 from vlkit.data.rng import make_generator
 from vlkit.utils.errors import ConfigError, DataError
 
@@ -18,7 +19,7 @@ _ITM_STREAM = 17  # separates this stream from other draws keyed by (seed, epoch
 
 
 class ItmDataset:
-    """Wraps a PairDataset; examples gain "itm_target" (1 matched, 0 negative).
+    """Wraps a PairDataset; its `ItmExample`s add itm_target (1 matched, 0 negative).
 
     neg_prob: probability that a pair is replaced by a negative (UNITER: 0.5).
     """
@@ -66,7 +67,6 @@ class ItmDataset:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, i: int) -> dict:
-        ex = self.pairs.example(i, self.all_imgs[int(self.img_idx[i])])
-        ex["itm_target"] = int(self.labels[i])
-        return ex
+    def __getitem__(self, i: int) -> ItmExample:
+        pair = self.pairs.example(i, self.all_imgs[int(self.img_idx[i])])
+        return ItmExample(pair=pair, itm_target=int(self.labels[i]))

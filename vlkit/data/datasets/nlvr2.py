@@ -1,9 +1,8 @@
 """NLVR2: a sentence about a pair of images (left, right), label True/False.
 
-An example is a dict:
-    {"id", "input_ids": (T,) int64 [CLS] ... [SEP],
-     "imgs": [left, right], each {"img_id", "img_feat": (N, D), "img_pos_feat": (N, 7)},
-     "nlvr2_target": int 1 = True, 0 = False (-1 when the record has no label)}
+An example is an `Nlvr2Example`: the record's id, input_ids (T,) int64 [CLS] ... [SEP],
+imgs [left, right] `ImageRegions` (img_feat (N, D), img_pos_feat (N, 7); no soft labels) and
+nlvr2_target 1 = True, 0 = False (-1 when the record has no label).
 The collate of the chosen variant (`vlkit.data.collate.nlvr2`) lays the pair out.
 """
 
@@ -14,6 +13,7 @@ from collections.abc import Sequence
 import torch
 
 from vlkit.data.datasets.pair import ImageLookup, ImageSource, TextSource, special_ids
+from vlkit.data.examples import ImageRegions, Nlvr2Example
 from vlkit.utils.errors import DataError
 
 
@@ -72,13 +72,15 @@ class Nlvr2Dataset:
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, i: int) -> dict:
+    def _image(self, img_id: str, rid: str) -> ImageRegions:
+        img = self._images.store(img_id, rid).get(img_id)
+        return ImageRegions(img_id=img_id, img_feat=img.feat, img_pos_feat=img.boxes)
+
+    def __getitem__(self, i: int) -> Nlvr2Example:
         rec = self.records[i]
         body = rec["input_ids"][: self.max_txt_len - 2]
-        imgs = []
-        for img_id in rec["img_ids"]:
-            img = self._images.store(img_id, rec["id"]).get(img_id)
-            imgs.append({"img_id": img_id, "img_feat": img.feat, "img_pos_feat": img.boxes})
-        return {"id": rec["id"],
-                "input_ids": torch.tensor([self.cls_id, *body, self.sep_id], dtype=torch.long),
-                "imgs": imgs, "nlvr2_target": int(rec.get("label", -1))}
+        return Nlvr2Example(
+            id=rec["id"],
+            input_ids=torch.tensor([self.cls_id, *body, self.sep_id], dtype=torch.long),
+            imgs=[self._image(img_id, rec["id"]) for img_id in rec["img_ids"]],
+            nlvr2_target=int(rec.get("label", -1)))

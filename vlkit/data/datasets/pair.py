@@ -1,9 +1,8 @@
 """Text-image pairs: the base every single-image task dataset builds on.
 
-An example is a dict (fields documented in `vlkit.data.collate`):
-    {"id", "img_id", "input_ids": (T,) int64 with [CLS] ... [SEP], T <= max_txt_len,
-     "img_feat": (N, D) store rows (fp16 memmap view; collate makes float32),
-     "img_pos_feat": (N, 7) float32, "img_soft_labels": (N, C) or None}
+An example is a `PairExample` (`vlkit.data.examples`): the record's id, input_ids (T,) int64
+with [CLS] ... [SEP], T <= max_txt_len, and its image's regions as the store gives them
+(img_feat (N, D) fp16 memmap view, collate makes float32; img_pos_feat (N, 7); soft labels).
 The store decides N (its confidence-threshold / min / max box rule); this class never cuts
 regions. Texts longer than max_txt_len are truncated (UNITER drops them instead; truncation
 keeps every record of a store usable).
@@ -17,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from vlkit.data.examples import ImageRegions, PairExample
 from vlkit.data.records import JOIN, ImageRecord
 from vlkit.utils.errors import DataError
 
@@ -163,16 +163,17 @@ class PairDataset:
         body = rec["input_ids"][: self.max_txt_len - 2]
         return torch.tensor([self.cls_id, *body, self.sep_id], dtype=torch.long)
 
-    def image_fields(self, img_id: str) -> dict:
+    def image(self, img_id: str) -> ImageRegions:
+        """The regions of image `img_id`, from the first store holding it."""
         img = self._images.store(img_id).get(img_id)
-        return {"img_id": img_id, "img_feat": img.feat, "img_pos_feat": img.boxes,
-                "img_soft_labels": img.soft_labels}
+        return ImageRegions(img_id=img_id, img_feat=img.feat, img_pos_feat=img.boxes,
+                            img_soft_labels=img.soft_labels)
 
-    def example(self, i: int, img_id: str | None = None) -> dict:
+    def example(self, i: int, img_id: str | None = None) -> PairExample:
         """Example i, optionally paired with another image (ITM negatives)."""
         rec = self.records[i]
-        return {"id": rec["id"], "input_ids": self.input_ids(rec),
-                **self.image_fields(img_id if img_id is not None else rec["img_id"])}
+        return PairExample.of(rec["id"], self.input_ids(rec),
+                              self.image(img_id if img_id is not None else rec["img_id"]))
 
     def lengths(self, epoch: int) -> list[int]:
         """Joint lengths for the token bucket (the same every epoch)."""
@@ -181,5 +182,5 @@ class PairDataset:
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, i: int) -> PairExample:
         return self.example(i)

@@ -12,13 +12,14 @@ import numpy as np
 import torch
 
 from vlkit.data.datasets.pair import PairDataset
+from vlkit.data.examples import ReExample
 from vlkit.metrics.refer import pairwise_box_iou
 from vlkit.utils.errors import DataError
 
 
 class ReDataset:
-    """Wraps a PairDataset over a `refer` store; examples gain "re_target" (int region
-    index), "target_box" [x1, y1, x2, y2] and "id".
+    """Wraps a PairDataset over a `refer` store; its `ReExample`s add re_target (int region
+    index) and target_box [x1, y1, x2, y2].
 
     use_target_region: trust the records' `target_region` (True for ground-truth region
         stores); False picks the region of highest IoU with `target_box` (detected regions).
@@ -56,10 +57,7 @@ class ReDataset:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, i: int) -> dict:
-        ex = self.pairs[i]
-        rec = self.pairs.records[i]
-        ex["re_target"] = self.target(i, ex["img_pos_feat"])
-        ex["target_box"] = [float(v) for v in rec["target_box"]]
-        ex["id"] = rec["id"]
-        return ex
+    def __getitem__(self, i: int) -> ReExample:
+        pair = self.pairs[i]
+        return ReExample(pair=pair, re_target=self.target(i, pair.img_pos_feat),
+                         target_box=[float(v) for v in self.pairs.records[i]["target_box"]])

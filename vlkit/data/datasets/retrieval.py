@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from vlkit.data.datasets.pair import PairDataset
+from vlkit.data.examples import RankExample
 from vlkit.data.rng import make_generator
 from vlkit.utils.errors import ConfigError, DataError
 
@@ -19,8 +20,8 @@ _RANK_STREAM = 23  # separates these draws from other streams keyed by (seed, ep
 
 
 class ItmRankDataset:
-    """Wraps a PairDataset over a caption store; item i is
-    {"pairs": [1 + 2 * neg_size pair examples], "num_img_neg", "num_txt_neg"}.
+    """Wraps a PairDataset over a caption store; item i is a `RankExample` of
+    1 + 2 * neg_size pairs.
 
     neg_size: negatives of each kind per positive (UNITER's `negative_size`).
     """
@@ -71,10 +72,10 @@ class ItmRankDataset:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, i: int) -> RankExample:
         neg_imgs, neg_txts = self.negatives(i)
         img_id = self.pairs.records[i]["img_id"]
         group = [self.pairs.example(i)]
         group += [self.pairs.example(i, self.all_imgs[j]) for j in neg_imgs]
         group += [self.pairs.example(t, img_id) for t in neg_txts]
-        return {"pairs": group, "num_img_neg": len(neg_imgs), "num_txt_neg": len(neg_txts)}
+        return RankExample(pairs=group, num_img_neg=len(neg_imgs), num_txt_neg=len(neg_txts))

@@ -1,7 +1,7 @@
 """SNLI-VE: image premise + hypothesis, 3-way label, trained as UNITER does (VQA with 3 answers).
 
-Examples are VQA-shaped so `collate_vqa` batches them: "vqa_targets" is the one-hot (3,)
-float32 of the label (zeros when the record has none), "qid" the record id.
+Examples are `VqaExample`s so `collate_vqa` batches them: vqa_targets is the one-hot (3,)
+float32 of the label (zeros when the record has none), qid the record id.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from vlkit.data.datasets.pair import PairDataset
+from vlkit.data.examples import VqaExample
 from vlkit.utils.errors import DataError
 
 # UNITER's order (utils/misc.py VE_ENT2IDX); stores may restate it in meta["label_names"].
@@ -48,12 +49,9 @@ class VeDataset:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, i: int) -> dict:
-        ex = self.pairs[i]
+    def __getitem__(self, i: int) -> VqaExample:
         rec = self.pairs.records[i]
         target = torch.zeros(len(self.label_names), dtype=torch.float32)
         if rec.get("label", -1) >= 0:
             target[rec["label"]] = 1.0
-        ex["vqa_targets"] = target
-        ex["qid"] = rec["id"]
-        return ex
+        return VqaExample(pair=self.pairs[i], vqa_targets=target, qid=rec["id"])

@@ -1,8 +1,9 @@
 """A text-only corpus: plain-text files, one sentence per line (VL-BERT mixes BooksCorpus and
 English Wikipedia into pre-training so the model keeps BERT's language ability).
 
-An example is {"id": "<file>:<line>", "input_ids": (T,) int64 [CLS] ... [SEP]} (T <= max_len;
-longer lines are truncated). Blank lines are skipped. Lines are tokenised once, at open.
+An example is a `TextExample`: id "<file>:<line>", input_ids (T,) int64 [CLS] ... [SEP]
+(T <= max_len; longer lines are truncated). Blank lines are skipped. Lines are tokenised
+once, at open.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from vlkit.data.examples import TextExample
 from vlkit.utils.errors import DataError
 
 
@@ -50,6 +52,6 @@ class TextCorpus:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, i: int) -> TextExample:
         ids = torch.tensor([self.cls_id, *self.tokens[i], self.sep_id], dtype=torch.long)
-        return {"id": self.ids[i], "input_ids": ids}
+        return TextExample(id=self.ids[i], input_ids=ids)

@@ -10,17 +10,17 @@ world, and each such WordPiece's `*_obj` entry is the index of its object in the
 region list: the image store must hold the annotation's objects first and in order
 (UNITER's `vcr_gt` features, optionally followed by detections), which the datasets check.
 
-Examples (dicts, for `vlkit.data.collate.vcr`):
-    {"id", "img_id", "img_feat": (N, D), "img_pos_feat": (N, 7),
-     "rows": [{"input_ids": (T_k,), "txt_type_ids": (T_k,), "txt_region_ids": (T_k,)}, ...],
-     "targets": [1 for the right choice, 0 wrong, -1 unknown] per row,
-     "answer_label": int, "rationale_label": int (-1 when unknown)}
+Examples are `VcrExample`s (for `vlkit.data.collate.vcr`): the record's id and image
+regions, its `VcrRow`s (input_ids, txt_type_ids, txt_region_ids, each (T_k,)), per row a
+target (1 the right choice, 0 wrong, -1 unknown), and the gold answer_label / rationale_label
+(-1 when unknown).
 `VcrDataset` (training, as UNITER's `VcrDataset`): one example per (record, stage), 4 rows.
 `VcrEvalDataset`: one example per record, 4 Q->A rows then the QA->R rows conditioned on the
 gold answer (`conditioned="gold"`, 4 rows, UNITER's validation) or on each answer in turn
 (`conditioned="all"`, 16 rows, what the leaderboard csv needs).
 `VcrPretrainDataset` (second-stage pre-training, UNITER's pretrain_vcr): one plain example
-per (record, stage) of the gold text, [CLS] q [SEP] a [SEP] (r [SEP]), for MLM/MRFR/MRC.
+`PairExample` per (record, stage) of the gold text, [CLS] q [SEP] a [SEP] (r [SEP]), with
+its txt_type_ids, for MLM/MRFR/MRC.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import torch
 
 from vlkit.data.datasets.pair import ImageLookup, ImageSource, TextSource, special_ids
+from vlkit.data.examples import ImageRegions, PairExample, VcrExample, VcrRow
 from vlkit.utils.errors import DataError
 
 NUM_CHOICES = 4
@@ -136,12 +137,12 @@ class _VcrRecords:
     def num_boxes(self, rec: dict) -> int:
         return self._images.store(rec["img_id"], rec["id"]).num_boxes(rec["img_id"])
 
-    def image_fields(self, rec: dict) -> dict:
+    def image(self, rec: dict) -> ImageRegions:
         img = self._images.store(rec["img_id"], rec["id"]).get(rec["img_id"])
-        return {"id": rec["id"], "img_id": rec["img_id"], "img_feat": img.feat,
-                "img_pos_feat": img.boxes, "img_soft_labels": img.soft_labels}
+        return ImageRegions(img_id=rec["img_id"], img_feat=img.feat, img_pos_feat=img.boxes,
+                            img_soft_labels=img.soft_labels)
 
-    def row(self, rec: dict, answer: int, rationale: int | None = None) -> dict:
+    def row(self, rec: dict, answer: int, rationale: int | None = None) -> VcrRow:
         """One row: the question with answer choice `answer` (+ rationale choice), and the
         region each of its tokens refers to (`txt_region_ids`, -1 for none)."""
         segments = [(rec["question_ids"], TYPE_QUESTION),
@@ -154,7 +155,7 @@ class _VcrRecords:
                               rec["rationale_ids"][rationale]))
         ids, types = vcr_text(segments, self.cls_id, self.sep_id, self.max_txt_len)
         regions = vcr_text_regions(objs, self.max_txt_len)
-        return {"input_ids": ids, "txt_type_ids": types, "txt_region_ids": regions}
+        return VcrRow(input_ids=ids, txt_type_ids=types, txt_region_ids=regions)
 
     def labels(self) -> dict[str, tuple[int, int]]:
         """annot_id -> (answer_label, rationale_label) of the labelled records."""
@@ -183,15 +184,15 @@ class VcrDataset(_VcrRecords):
         super().__init__(*args, need_labels=True, **kwargs)
         self.lens = [self.txt_len(r) + self.num_boxes(r) for r in self.records] * len(STAGES)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, i: int) -> VcrExample:
         rec = self.records[i % len(self.records)]
         a_gold, r_gold = rec["answer_label"], rec["rationale_label"]
         if i < len(self.records):  # Q->A
             rows, gold = [self.row(rec, k) for k in range(NUM_CHOICES)], a_gold
         else:  # QA->R
             rows, gold = [self.row(rec, a_gold, k) for k in range(NUM_CHOICES)], r_gold
-        return {**self.image_fields(rec), "rows": rows, "targets": _targets(gold),
-                "answer_label": a_gold, "rationale_label": r_gold}
+        return VcrExample(id=rec["id"], image=self.image(rec), rows=rows,
+                          targets=_targets(gold), answer_label=a_gold, rationale_label=r_gold)
 
 
 class VcrEvalDataset(_VcrRecords):
@@ -208,7 +209,7 @@ class VcrEvalDataset(_VcrRecords):
     def rows_per_example(self) -> int:
         return NUM_CHOICES * (2 if self.conditioned == "gold" else 1 + NUM_CHOICES)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, i: int) -> VcrExample:
         rec = self.records[i]
         a_gold, r_gold = rec.get("answer_label", -1), rec.get("rationale_label", -1)
         rows = [self.row(rec, k) for k in range(NUM_CHOICES)]
@@ -217,8 +218,8 @@ class VcrEvalDataset(_VcrRecords):
         for a in answers:
             rows += [self.row(rec, a, k) for k in range(NUM_CHOICES)]
             targets += _targets(r_gold if a == a_gold else -1)
-        return {**self.image_fields(rec), "rows": rows, "targets": targets,
-                "answer_label": a_gold, "rationale_label": r_gold}
+        return VcrExample(id=rec["id"], image=self.image(rec), rows=rows, targets=targets,
+                          answer_label=a_gold, rationale_label=r_gold)
 
 
 class VcrPretrainDataset(_VcrRecords):
@@ -243,9 +244,9 @@ class VcrPretrainDataset(_VcrRecords):
         segments = self._segments(rec, stage)
         return sum(len(s) for s, _ in segments) + len(segments) + 1
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, i: int) -> PairExample:
         rec = self.records[i % len(self.records)]
         segments = self._segments(rec, STAGES[i // len(self.records)])
         ids, types = vcr_text(segments, self.cls_id, self.sep_id, self.max_txt_len,
                               sep_opens=False)
-        return {**self.image_fields(rec), "input_ids": ids, "txt_type_ids": types}
+        return PairExample.of(rec["id"], ids, self.image(rec), txt_type_ids=types)

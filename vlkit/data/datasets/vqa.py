@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from vlkit.data.datasets.pair import PairDataset
+from vlkit.data.examples import VqaExample
 from vlkit.utils.errors import DataError
 
 
@@ -18,7 +19,8 @@ def answer_count(meta: dict) -> int:
 
 
 class VqaDataset:
-    """Wraps a PairDataset over a `vqa` text store; examples gain "vqa_targets" (A,) and "qid".
+    """Wraps a PairDataset over a `vqa` text store; its `VqaExample`s add vqa_targets (A,)
+    and qid.
 
     A record's target {"labels": [...], "scores": [...]} becomes a float32 vector with
     scores at the label indices (zeros when the record has no target, e.g. test questions).
@@ -53,8 +55,6 @@ class VqaDataset:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, i: int) -> dict:
-        ex = self.pairs[i]
-        ex["vqa_targets"] = self.targets(self.pairs.records[i])
-        ex["qid"] = self.pairs.records[i]["id"]
-        return ex
+    def __getitem__(self, i: int) -> VqaExample:
+        rec = self.pairs.records[i]
+        return VqaExample(pair=self.pairs[i], vqa_targets=self.targets(rec), qid=rec["id"])

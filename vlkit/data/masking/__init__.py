@@ -2,8 +2,9 @@
 
 UNITER's rule: an MLM example masks tokens and keeps every region; an MRM (mrfr / mrc)
 example masks regions and keeps every token. Each masker touches only its own modality's
-fields of the example dict (see `vlkit.data.collate` for the fields), and all draws come
-from the `torch.Generator` passed in, so masks are reproducible.
+fields: it turns each `PairExample` into an `MlmExample` or `MrmExample` (a `TextExample`
+into a `TextMlmExample`; see `vlkit.data.examples`), and all draws come from the
+`torch.Generator` passed in, so masks are reproducible.
 
 MLM (BERT's recipe): each maskable token is chosen with probability `mask_prob`; a chosen
 token becomes [MASK] 80% of the time, a random id from `vocab_range` 10%, and stays 10%;
@@ -30,7 +31,7 @@ from vlkit.data.masking.tokens import MlmMasker
 from vlkit.data.masking.words import WholeWordMasker, continuation_ids
 from vlkit.utils.errors import ConfigError
 
-Transform = Callable[[list[dict], torch.Generator], list[dict]]
+Transform = Callable[[list, torch.Generator], list]  # examples -> masked examples
 
 __all__ = ["MlmMasker", "MrmMasker", "Transform", "WholeWordMasker", "continuation_ids",
            "task_transform"]

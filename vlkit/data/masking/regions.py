@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from vlkit.data.examples import MrmExample, PairExample
 from vlkit.data.masking.draws import check_prob, force_one, segments
 
 
@@ -29,6 +30,6 @@ class MrmMasker:
     def mask(self, num_bb: int, gen: torch.Generator) -> torch.Tensor:
         return self.mask_many([num_bb], gen)[0]
 
-    def __call__(self, examples: list[dict], gen: torch.Generator) -> list[dict]:
-        masks = self.mask_many([len(ex["img_feat"]) for ex in examples], gen)
-        return [{**ex, "img_mask": m} for ex, m in zip(examples, masks, strict=True)]
+    def __call__(self, examples: list[PairExample], gen: torch.Generator) -> list[MrmExample]:
+        masks = self.mask_many([len(ex.img_feat) for ex in examples], gen)
+        return [MrmExample(pair=ex, img_mask=m) for ex, m in zip(examples, masks, strict=True)]

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import torch
 
+from vlkit.data.examples import MlmExample, PairExample, TextExample, TextMlmExample
 from vlkit.data.masking.draws import check_prob, force_one, per_example_sum, segments
 from vlkit.utils.errors import ConfigError
+
+Masked = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def mlm_examples(examples: Sequence[PairExample | TextExample],
+                 masked: Masked) -> list[MlmExample | TextMlmExample]:
+    """Each example with its (masked ids (T,), labels (T,)): an `MlmExample` for a pair, a
+    `TextMlmExample` for a text alone."""
+    out: list[MlmExample | TextMlmExample] = []
+    for ex, (ids, labels) in zip(examples, masked, strict=True):
+        if isinstance(ex, PairExample):
+            out.append(MlmExample(pair=replace(ex, input_ids=ids), txt_labels=labels))
+        else:
+            out.append(TextMlmExample(text=replace(ex, input_ids=ids), txt_labels=labels))
+    return out
 
 
 class MlmMasker:
@@ -45,8 +62,7 @@ class MlmMasker:
         inside = ids < len(self.weights)
         return torch.where(inside, self.weights[ids.clamp(max=len(self.weights) - 1)], 1.0)
 
-    def mask_many(self, seqs: list[torch.Tensor],
-                  gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def mask_many(self, seqs: list[torch.Tensor], gen: torch.Generator) -> Masked:
         """Each (T_i,) id tensor -> (masked ids (T_i,), labels (T_i,) with -1 where unmasked)."""
         lens = torch.tensor([len(s) for s in seqs])
         ids, seg, n = torch.cat(seqs).long(), segments(lens), len(seqs)
@@ -74,7 +90,7 @@ class MlmMasker:
         """One (T,) id tensor -> (masked ids, labels)."""
         return self.mask_many([torch.as_tensor(input_ids)], gen)[0]
 
-    def __call__(self, examples: list[dict], gen: torch.Generator) -> list[dict]:
-        masked = self.mask_many([torch.as_tensor(ex["input_ids"]) for ex in examples], gen)
-        return [{**ex, "input_ids": ids, "txt_labels": labels}
-                for ex, (ids, labels) in zip(examples, masked, strict=True)]
+    def __call__(self, examples: list[PairExample | TextExample],
+                 gen: torch.Generator) -> list[MlmExample | TextMlmExample]:
+        masked = self.mask_many([torch.as_tensor(ex.input_ids) for ex in examples], gen)
+        return mlm_examples(examples, masked)

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 
 import torch
 
-from vlkit.data.masking.tokens import MlmMasker
+from vlkit.data.examples import MlmExample, PairExample, TextExample, TextMlmExample
+from vlkit.data.masking.tokens import Masked, MlmMasker, mlm_examples
 
 
 def continuation_ids(tokens: list[str]) -> list[int]:
@@ -40,8 +41,7 @@ class WholeWordMasker:
             cont[0] = False
         return torch.cumsum(~cont, 0) - 1
 
-    def mask_many(self, seqs: list[torch.Tensor],
-                  gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def mask_many(self, seqs: list[torch.Tensor], gen: torch.Generator) -> Masked:
         """Each (T_i,) id tensor -> (masked ids (T_i,), labels (T_i,), -1 where unmasked)."""
         seqs = [torch.as_tensor(s).long() for s in seqs]
         index = [self.word_index(s) for s in seqs]
@@ -60,7 +60,6 @@ class WholeWordMasker:
             out.append((new, torch.where(chosen, ids, -1)))
         return out
 
-    def __call__(self, examples: list[dict], gen: torch.Generator) -> list[dict]:
-        masked = self.mask_many([ex["input_ids"] for ex in examples], gen)
-        return [{**ex, "input_ids": ids, "txt_labels": labels}
-                for ex, (ids, labels) in zip(examples, masked, strict=True)]
+    def __call__(self, examples: list[PairExample | TextExample],
+                 gen: torch.Generator) -> list[MlmExample | TextMlmExample]:
+        return mlm_examples(examples, self.mask_many([ex.input_ids for ex in examples], gen))
