@@ -16,8 +16,8 @@ from vlkit.config import RunConfig
 from vlkit.data.datasets import PairDataset, ReDataset
 from vlkit.evaluation.splits import TaskEval, eval_image_stores
 from vlkit.metrics.refer import refer_accuracy
-from vlkit.objectives.refer import ReObjective, region_scores
-from vlkit.objectives.vlbert_tasks import VlBertReObjective, vlbert_region_scores
+from vlkit.objectives.families import re_parts
+from vlkit.objectives.refer import region_scores
 from vlkit.runs.context import RunContext
 from vlkit.runs.loaders import task_loader
 from vlkit.runs.options import task_options
@@ -48,9 +48,8 @@ def re_dataset(cfg: RunConfig, names: list[str], img_stores, use_target_region: 
 
 def re_task(cfg: RunConfig) -> tuple:
     """(objective, region-score function) of the model's architecture."""
-    if cfg.model.arch == "vlbert":
-        return VlBertReObjective(), vlbert_region_scores
-    return ReObjective(), region_scores
+    parts = re_parts(cfg.model.arch)
+    return parts.objective, parts.scores
 
 
 def predict(model: nn.Module, cfg: RunConfig, dataset: ReDataset, device: torch.device,

@@ -19,8 +19,7 @@ from vlkit.data.datasets.vcr import NUM_CHOICES, VcrEvalDataset
 from vlkit.data.loader import BatchLoader
 from vlkit.evaluation.splits import TaskEval, eval_image_stores
 from vlkit.metrics.vcr import score_vcr_probs, write_vcr_leaderboard
-from vlkit.objectives.vcr import VcrObjective, row_choice_scores
-from vlkit.objectives.vlbert_vcr import VlBertVcrObjective, vlbert_choice_scores
+from vlkit.objectives.families import vcr_parts
 from vlkit.runs.context import RunContext
 from vlkit.runs.loaders import batch_sampler
 from vlkit.runs.options import task_options
@@ -42,9 +41,8 @@ class VcrOptions:
 
 def vcr_task(cfg: RunConfig) -> tuple:
     """(objective, choice-score function (model, batch) -> (B, S)) of the model family."""
-    if cfg.model.arch == "vlbert":
-        return VlBertVcrObjective(task_options(cfg, VcrOptions).loss), vlbert_choice_scores
-    return VcrObjective(), row_choice_scores
+    parts = vcr_parts(cfg.model.arch, loss=task_options(cfg, VcrOptions).loss)
+    return parts.objective, parts.scores
 
 
 def vcr_store(cfg: RunConfig, names: list[str]):

@@ -7,18 +7,13 @@ answer slot, a VLP model from VLP's head (`model_parts`, shared with the vqa rec
 
 from __future__ import annotations
 
-from functools import partial
-
 import torch
 
 from vlkit.config import RunConfig
-from vlkit.data.collate.vlp import collate_vlp_vqa
 from vlkit.data.datasets import PairDataset, VqaDataset
 from vlkit.evaluation.splits import TaskEval, eval_image_stores
 from vlkit.metrics.vqa import evaluate_vqa, official_from_records, official_question_id
-from vlkit.objectives.vlbert_tasks import VlBertVqaObjective
-from vlkit.objectives.vlp import VlpVqaObjective, vlp_vqa_logits
-from vlkit.objectives.vqa import VqaObjective, vqa_logits
+from vlkit.objectives.families import vqa_parts
 from vlkit.runs.context import RunContext
 from vlkit.runs.loaders import task_loader
 from vlkit.runs.stores import open_text_store
@@ -40,14 +35,10 @@ def model_parts(cfg: RunConfig) -> tuple:
     """(collate or None for the default, logits function, objective) of the model family:
     UNITER's head on the pooled output, VL-BERT's [MASK] answer slot
     (vlkit.objectives.vlbert_tasks), or VLP's (bidirectional mask, h[CLS] * h[SEP])."""
-    if cfg.model.arch == "vlp":
-        return (partial(collate_vlp_vqa, label_dim=cfg.model.img_label_dim), vlp_vqa_logits,
-                VlpVqaObjective())
-    if cfg.model.arch == "vlbert":
-        tok = get_tokenizer(cfg.text.vocab, cfg.text.lowercase)
-        objective = VlBertVqaObjective(tok.mask_id, tok.sep_id)
-        return None, objective.logits, objective
-    return None, vqa_logits, VqaObjective()
+    tok = get_tokenizer(cfg.text.vocab, cfg.text.lowercase)
+    parts = vqa_parts(cfg.model.arch, mask_id=tok.mask_id, sep_id=tok.sep_id,
+                      label_dim=cfg.model.img_label_dim)
+    return parts.collate, parts.scores, parts.objective
 
 
 def predict(model: torch.nn.Module, cfg: RunConfig, dataset: VqaDataset, device) -> dict:
@@ -84,8 +75,7 @@ def task_eval(cfg: RunConfig, ctx: RunContext, model: torch.nn.Module) -> TaskEv
     """Official results json `[{"question_id", "answer"}]` per split (vqa_<split>.json) and
     the official accuracies (`with_official`)."""
     img_stores = eval_image_stores(cfg)
-    head = {"vlbert": "final_mlp", "vlp": "ans_classifier"}.get(cfg.model.arch, "vqa_output")
-    num_answers = getattr(model, head)[-1].out_features
+    num_answers = model.head("vqa")[-1].out_features
 
     def dataset(names: list[str]) -> VqaDataset:
         return vqa_dataset(cfg, names, img_stores, num_answers)

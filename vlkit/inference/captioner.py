@@ -22,7 +22,7 @@ from vlkit.evaluation.caption import CaptionOptions, beam_config, caption_images
 from vlkit.evaluation.eval_run import find_source, load_config
 from vlkit.inference.predict_model import MemoryTextStore
 from vlkit.models.io import load_state_dict_checked, read_state_dict
-from vlkit.models.zoo import build_model
+from vlkit.models.zoo import build_model, family
 from vlkit.runs.options import task_options
 from vlkit.text.tokenizer import get_tokenizer
 from vlkit.utils.errors import CheckpointError, ConfigError
@@ -40,7 +40,7 @@ class Captioner:
         found = find_source(source)
         sd = read_state_dict(found.weights)
         cfg = load_config(found, [], sd)
-        if cfg.model.arch != "vlp":
+        if not family(cfg.model.arch).decodes:
             raise CheckpointError(f"{found.weights}: a {cfg.model.arch} model; captioning needs "
                                   "a VLP model (vlkit train vlp-*-caption, or vlkit convert vlp)")
         model = build_model(cfg.model, heads=("mlm",))  # the caption recipe's model

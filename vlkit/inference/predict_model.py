@@ -146,7 +146,7 @@ class PredictModel:
 
     def _classes(self, pairs: PairDataset, top_k: int) -> list[dict]:
         """VQA: top-k answers by sigmoid score (UNITER's BCE); SNLI-VE: softmax over classes."""
-        num = self.model.vqa_output[-1].out_features
+        num = self.model.head("vqa")[-1].out_features
         data = VqaDataset(pairs, num) if self.task == "vqa" else VeDataset(pairs)
         batch = COLLATE["vqa"]([data[i] for i in range(len(data))]).to(self.device)
         logits = vqa_logits(self.model, batch).cpu()

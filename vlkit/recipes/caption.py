@@ -39,7 +39,7 @@ from vlkit.evaluation.caption import (
 )
 from vlkit.evaluation.finish import Training, train_and_finish
 from vlkit.metrics.cider import CiderD
-from vlkit.models.zoo import build_model
+from vlkit.models.zoo import build_model, family
 from vlkit.objectives.scst import ScstObjective
 from vlkit.objectives.vlp import VlpObjective
 from vlkit.runs.context import setup_run
@@ -87,9 +87,9 @@ def main(cfg: RunConfig) -> dict:
     """Train a VLP captioner (masked tokens or SCST), validate by CIDEr-D, caption every split."""
     if not cfg.data.train_txt or not cfg.data.val_txt:
         raise ConfigError("captioning needs data.train_txt and data.val_txt (caption stores)")
-    if cfg.model.arch != "vlp":
-        raise ConfigError(f"the caption recipe needs a VLP model (model.arch=vlp), got "
-                          f"'{cfg.model.arch}'")
+    if not family(cfg.model.arch).decodes:
+        raise ConfigError(f"the caption recipe needs a model that decodes (model.arch=vlp), "
+                          f"got '{cfg.model.arch}'")
     opts = task_options(cfg, CaptionOptions)
     ctx = setup_run(cfg)
     img_stores = open_image_stores(cfg, cfg.data.train_img)

@@ -8,8 +8,8 @@ from pathlib import Path
 from torch import nn
 
 from vlkit.config import RunConfig
-from vlkit.models.bert_init import init_text_from_bert
-from vlkit.models.io import load_weights
+from vlkit.models.io import WEIGHTS, load_weights, read_state_dict
+from vlkit.models.zoo import family
 from vlkit.utils.errors import CheckpointError, ConfigError
 from vlkit.utils.suggest import missing_path
 
@@ -33,19 +33,15 @@ def initialise(model: nn.Module, cfg: RunConfig) -> None:
     if (path / "model").is_dir() and not (path / "model.safetensors").exists():
         path = path / "model"
     if (path / "config.json").is_file() and not (path / "config.yaml").is_file():
-        if cfg.model.arch == "vlbert":
-            from vlkit.models.vlbert_bert_init import init_vlbert_from_bert
-
-            loaded = init_vlbert_from_bert(model, path)
-        else:
-            loaded = init_text_from_bert(model, path)
+        loaded = family(cfg.model.arch).init_from_bert(model, path)
         log.info("initialised %d text-side tensors from BERT at %s", len(loaded), path)
         return
     report = load_weights(model, path, strict=False)
     if report.mismatched:
         raise CheckpointError(f"{path}: {report.describe()}")
     log.info("initialised from %s: %s", path, report.describe())
-    if cfg.model.arch == "vlbert":
-        from vlkit.runs.vlbert_init import seed_final_mlp
-
-        seed_final_mlp(model, path)
+    adopted = family(cfg.model.arch).adopt_checkpoint(
+        model, read_state_dict(path / WEIGHTS if path.is_dir() else path))
+    if adopted:
+        log.info("new head started from the checkpoint's pre-trained head: %s",
+                 ", ".join(adopted))

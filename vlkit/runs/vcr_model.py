@@ -26,6 +26,7 @@ from vlkit.models.vcr import VCR_TYPE_VOCAB, expand_vcr_token_types
 from vlkit.models.vlbert import ANSWER_TYPE, TEXT_TYPE
 from vlkit.models.zoo import build_model
 from vlkit.runs.init import initialise
+from vlkit.utils.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,8 @@ def build_vlbert_vcr_model(cfg: RunConfig, heads: Sequence[str]) -> nn.Module:
     return model
 
 
-def build_vcr_model(cfg: RunConfig, heads: Sequence[str]) -> nn.Module:
+def build_uniter_vcr_model(cfg: RunConfig, heads: Sequence[str]) -> nn.Module:
     """build_model + `train.init_from` + token types grown to 4 (model.cfg updated)."""
-    if cfg.model.arch == "vlbert":
-        return build_vlbert_vcr_model(cfg, heads)
     model_cfg = dataclasses.replace(cfg.model, type_vocab_size=init_type_vocab(cfg))
     model = build_model(model_cfg, heads=heads)
     initialise(model, cfg)
@@ -80,3 +79,15 @@ def build_vcr_model(cfg: RunConfig, heads: Sequence[str]) -> nn.Module:
     rows = model.uniter.embeddings.token_type_embeddings.num_embeddings
     model.cfg = dataclasses.replace(model_cfg, type_vocab_size=rows)
     return model
+
+
+# how each model family starts a VCR model (its token types differ)
+VCR_MODELS = {"uniter": build_uniter_vcr_model, "vlbert": build_vlbert_vcr_model}
+
+
+def build_vcr_model(cfg: RunConfig, heads: Sequence[str]) -> nn.Module:
+    """The VCR model of `model.arch`, started from `train.init_from`."""
+    if cfg.model.arch not in VCR_MODELS:
+        raise ConfigError(f"config key 'model.arch': VCR trains {sorted(VCR_MODELS)} models, "
+                          f"not '{cfg.model.arch}'")
+    return VCR_MODELS[cfg.model.arch](cfg, heads)
