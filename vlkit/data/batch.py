@@ -9,7 +9,7 @@ The joint sequence is UNITER's "compact" layout: the model embeds text (B, Lt) a
 so each row reads [its tl_i tokens, its nbb_i regions, padding]. Padding rows of
 `gather_index` are the identity arange (UNITER's convention); they are masked by `attn_masks`.
 
-Every batch class holds a `EncoderInput` (composition, not inheritance) plus the task's
+Every batch class holds an `EncoderInput` (composition, not inheritance) plus the task's
 targets, and says its `task`. `.to(device)` moves every tensor field (non_blocking).
 """
 

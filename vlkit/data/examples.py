@@ -9,7 +9,7 @@ Every example is frozen: a masker returns a new example (`dataclasses.replace` o
 whose tokens it masks), never edits the one the dataset gave.
 
 A task example holds a `PairExample` (composition, as the batches of `vlkit.data.batch` hold
-a `EncoderInput`) plus that task's targets; collate reads `ex.pair` for the encoder inputs.
+an `EncoderInput`) plus that task's targets; collate reads `ex.pair` for the encoder inputs.
 """
 
 from __future__ import annotations
