@@ -52,10 +52,9 @@ def build_run(folder: Path, size: str) -> Path:
 
 def questions(run: Path) -> list[dict]:
     """(img_id, question) pairs from the run's training text store."""
-    from vlkit.runs.stores import open_text_store
-
     from vlkit.config import build_config
     from vlkit.evaluation.eval_run import find_source, read_run_config
+    from vlkit.runs.stores import open_text_store
 
     cfg = build_config(read_run_config(find_source(run).config))
     store = open_text_store(cfg, cfg.data.train_txt)
