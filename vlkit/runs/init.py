@@ -8,7 +8,7 @@ from pathlib import Path
 from torch import nn
 
 from vlkit.config import RunConfig
-from vlkit.models.io import WEIGHTS, load_weights, read_state_dict
+from vlkit.models.io import WEIGHTS, load_state_dict_checked, read_state_dict
 from vlkit.models.zoo import family
 from vlkit.utils.errors import CheckpointError, ConfigError
 from vlkit.utils.suggest import missing_path
@@ -36,12 +36,13 @@ def initialise(model: nn.Module, cfg: RunConfig) -> None:
         loaded = family(cfg.model.arch).init_from_bert(model, path)
         log.info("initialised %d text-side tensors from BERT at %s", len(loaded), path)
         return
-    report = load_weights(model, path, strict=False)
+    weights = path / WEIGHTS if path.is_dir() else path
+    sd = read_state_dict(weights)  # read once: loaded, then offered to the family's adopter
+    report = load_state_dict_checked(model, sd, strict=False, source=str(weights))
     if report.mismatched:
         raise CheckpointError(f"{path}: {report.describe()}")
     log.info("initialised from %s: %s", path, report.describe())
-    adopted = family(cfg.model.arch).adopt_checkpoint(
-        model, read_state_dict(path / WEIGHTS if path.is_dir() else path))
+    adopted = family(cfg.model.arch).adopt_checkpoint(model, sd)
     if adopted:
         log.info("new head started from the checkpoint's pre-trained head: %s",
                  ", ".join(adopted))
