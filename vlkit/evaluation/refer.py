@@ -16,7 +16,7 @@ from vlkit.config import RunConfig
 from vlkit.data.datasets import PairDataset, ReDataset
 from vlkit.evaluation.splits import TaskEval, eval_image_stores
 from vlkit.metrics.refer import refer_accuracy
-from vlkit.objectives.families import re_parts
+from vlkit.objectives.families import TaskParts, re_parts
 from vlkit.objectives.refer import region_scores
 from vlkit.runs.context import RunContext
 from vlkit.runs.loaders import task_loader
@@ -46,10 +46,9 @@ def re_dataset(cfg: RunConfig, names: list[str], img_stores, use_target_region: 
                      use_target_region)
 
 
-def re_task(cfg: RunConfig) -> tuple:
-    """(objective, region-score function) of the model's architecture."""
-    parts = re_parts(cfg.model.arch)
-    return parts.objective, parts.scores
+def re_task(cfg: RunConfig) -> TaskParts:
+    """The model family's objective and region-score function."""
+    return re_parts(cfg.model.arch)
 
 
 def predict(model: nn.Module, cfg: RunConfig, dataset: ReDataset, device: torch.device,
@@ -85,7 +84,7 @@ def task_eval(cfg: RunConfig, ctx: RunContext, model: nn.Module) -> TaskEval:
     """Best region per expression; predictions `[{"id", "box"}]` in re_<split>.json."""
     img_stores = eval_image_stores(cfg)
     gt = eval_gt_regions(cfg)
-    _, scores_fn = re_task(cfg)
+    scores_fn = re_task(cfg).scores
     return TaskEval("re", "json", lambda names: re_dataset(cfg, names, img_stores, gt),
                     lambda m, data: predict(m, cfg, data, ctx.device, scores_fn),
                     atomic_write_json)

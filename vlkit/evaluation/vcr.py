@@ -19,7 +19,7 @@ from vlkit.data.datasets.vcr import NUM_CHOICES, VcrEvalDataset
 from vlkit.data.loader import BatchLoader
 from vlkit.evaluation.splits import TaskEval, eval_image_stores
 from vlkit.metrics.vcr import score_vcr_probs, write_vcr_leaderboard
-from vlkit.objectives.families import vcr_parts
+from vlkit.objectives.families import TaskParts, vcr_parts
 from vlkit.runs.context import RunContext
 from vlkit.runs.loaders import batch_sampler
 from vlkit.runs.options import task_options
@@ -39,10 +39,9 @@ class VcrOptions:
     loss: str = "sigmoid"  # VL-BERT only: "sigmoid" (per-row BCE, as published) | "softmax"
 
 
-def vcr_task(cfg: RunConfig) -> tuple:
-    """(objective, choice-score function (model, batch) -> (B, S)) of the model family."""
-    parts = vcr_parts(cfg.model.arch, loss=task_options(cfg, VcrOptions).loss)
-    return parts.objective, parts.scores
+def vcr_task(cfg: RunConfig) -> TaskParts:
+    """The model family's objective and choice-score function (model, batch) -> (B, S)."""
+    return vcr_parts(cfg.model.arch, loss=task_options(cfg, VcrOptions).loss)
 
 
 def vcr_store(cfg: RunConfig, names: list[str]):
@@ -75,7 +74,7 @@ def predict(model: torch.nn.Module, cfg: RunConfig, dataset: VcrEvalDataset, dev
     when `dataset.conditioned == "all"`, else (N, 1, 4) given the gold answer.
     """
     ids, scores = [], []
-    _, scores_fn = vcr_task(cfg)
+    scores_fn = vcr_task(cfg).scores
     for batch in vcr_loader(cfg, dataset, DistInfo(), train_mode=False, batch_size=batch_size):
         scores.append(scores_fn(model, batch.to(device)).cpu())
         ids += batch.ids

@@ -13,7 +13,7 @@ from vlkit.config import RunConfig
 from vlkit.data.datasets import PairDataset, VqaDataset
 from vlkit.evaluation.splits import TaskEval, eval_image_stores
 from vlkit.metrics.vqa import evaluate_vqa, official_from_records, official_question_id
-from vlkit.objectives.families import vqa_parts
+from vlkit.objectives.families import TaskParts, vqa_parts
 from vlkit.runs.context import RunContext
 from vlkit.runs.loaders import task_loader
 from vlkit.runs.stores import open_text_store
@@ -31,26 +31,26 @@ def vqa_dataset(cfg: RunConfig, txt_names: list[str], img_stores, num_answers: i
     return VqaDataset(pairs, num_answers)
 
 
-def model_parts(cfg: RunConfig) -> tuple:
-    """(collate or None for the default, logits function, objective) of the model family:
+def model_parts(cfg: RunConfig) -> TaskParts:
+    """The model family's objective, answer scores and collate (None: the default):
     UNITER's head on the pooled output, VL-BERT's [MASK] answer slot
     (vlkit.objectives.vlbert_tasks), or VLP's (bidirectional mask, h[CLS] * h[SEP])."""
     tok = get_tokenizer(cfg.text.vocab, cfg.text.lowercase)
     parts = vqa_parts(cfg.model.arch, mask_id=tok.mask_id, sep_id=tok.sep_id,
                       label_dim=cfg.model.img_label_dim)
-    return parts.collate, parts.scores, parts.objective
+    return parts
 
 
 def predict(model: torch.nn.Module, cfg: RunConfig, dataset: VqaDataset, device) -> dict:
     """Arg-max answers and accuracy over a whole dataset."""
-    collate, logits_fn, _ = model_parts(cfg)
+    parts = model_parts(cfg)
     loader = task_loader(cfg, "vqa", dataset, DistInfo(), None, infinite=False, shuffle=False,
-                         collate=collate)
+                         collate=parts.collate)
     label2ans = dataset.pairs.txt_store.meta.get("label2ans")
     answers, total, count = [], 0.0, 0
     for batch in loader:
         batch = batch.to(device)
-        logits = logits_fn(model, batch)
+        logits = parts.scores(model, batch)
         picked = logits.argmax(-1)
         total += float(batch.targets.gather(1, picked[:, None]).sum())
         count += batch.size

@@ -44,7 +44,7 @@ def main(cfg: RunConfig) -> dict:
     val_set = re_dataset(cfg, cfg.data.val_txt, eval_imgs, eval_gt_regions(cfg))
     model = build_model(cfg.model, heads=("re",))
     initialise(model, cfg)
-    objective, scores_fn = re_task(cfg)
+    parts = re_task(cfg)
 
     fit = None
     if trains:
@@ -52,9 +52,9 @@ def main(cfg: RunConfig) -> dict:
         batches = task_loader(cfg, "re", train_set, ctx.dist, None)
 
         def evaluate(m: nn.Module) -> dict[str, float]:
-            scored = predict(m, cfg, val_set, ctx.device, scores_fn)
+            scored = predict(m, cfg, val_set, ctx.device, parts.scores)
             return {"re_acc": scored["accuracy"], "re_mean_iou": scored["mean_iou"]}
 
-        fit = Training(objective, batches, evaluate)
+        fit = Training(parts.objective, batches, evaluate)
     return train_and_finish(model, cfg, ctx, fit, {"zero_shot": not trains},
                             task_splits(cfg, ctx, "re"))

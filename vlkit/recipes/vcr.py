@@ -50,6 +50,6 @@ def main(cfg: RunConfig) -> dict:
         scored = predict(m, cfg, val_set, ctx.device, opts.eval_batch_size)
         return {f"vcr_{k}": scored[k] for k in ("q2a", "qa2r", "q2ar")}
 
-    objective, _ = vcr_task(cfg)
+    objective = vcr_task(cfg).objective
     return train_and_finish(model, cfg, ctx, Training(objective, batches, evaluate),
                             {"num_train_examples": len(train_set)}, task_splits(cfg, ctx, "vcr"))

@@ -37,8 +37,8 @@ def main(cfg: RunConfig) -> dict:
     check_dims(cfg, img_stores[0], None)
     train_set = vqa_dataset(cfg, cfg.data.train_txt, img_stores, limit=cfg.data.train_limit)
     val_set = vqa_dataset(cfg, cfg.data.val_txt, img_stores, train_set.num_answers)
-    collate, _, objective = model_parts(cfg)
-    batches = task_loader(cfg, "vqa", train_set, ctx.dist, None, collate=collate)
+    parts = model_parts(cfg)
+    batches = task_loader(cfg, "vqa", train_set, ctx.dist, None, collate=parts.collate)
 
     model = build_model(cfg.model, heads=("vqa",), num_answers=train_set.num_answers)
     initialise(model, cfg)
@@ -46,5 +46,5 @@ def main(cfg: RunConfig) -> dict:
     def evaluate(m: torch.nn.Module) -> dict[str, float]:
         return {"vqa_acc": predict(m, cfg, val_set, ctx.device)["accuracy"]}
 
-    return train_and_finish(model, cfg, ctx, Training(objective, batches, evaluate),
+    return train_and_finish(model, cfg, ctx, Training(parts.objective, batches, evaluate),
                             {"num_train_questions": len(train_set)}, task_splits(cfg, ctx, "vqa"))
