@@ -1,4 +1,5 @@
-"""Pre-training step benchmark: vlkit's UNITER against transformers' VisualBertForPreTraining.
+"""Pre-training step benchmark: vlkit's UNITER against the reference UNITER code and
+transformers' VisualBertForPreTraining.
 
 One step = forward + backward + optimizer step (+ zero_grad) on one batch, same dimensions and
 batch for both: BERT-base sizes by default, batch 32, text lengths drawn from 24-40 tokens,
@@ -6,17 +7,23 @@ batch for both: BERT-base sizes by default, batch 32, text lengths drawn from 24
 `itm` (vlkit: ITM + WRA by optimal transport, as UNITER pre-trains; VisualBERT: its
 sentence-image prediction head, the closest thing it has). Each (model, task, precision) runs in
 a fresh subprocess so that its peak memory (max RSS on CPU, max allocated on CUDA) is its own.
-The same run measures the matrix-multiply peak (fp32 and, when requested, bf16) so that model
-FLOPs utilisation can be quoted; FLOPs per sample are counted by torch's FlopCounterMode over
+The same run measures the matrix-multiply peak (fp32 and, when requested, bf16: the median of
+ten 2048^3 products, and the best of another ten) so that model FLOPs utilisation can be quoted
+against both (`mfu`, `mfu_vs_best`); FLOPs per sample are counted by torch's FlopCounterMode over
 one full step (matrix products and attention, forward and backward).
 
 Prints ONE JSON object: machine, torch version, threads, config, the peaks, one row per
 (model, task, precision) with samples/s (median over `--steps` steps after `--warmup`), peak
-memory, FLOPs per sample and MFU, and vlkit/VisualBERT ratios.
+memory, FLOPs per sample and MFU, and vlkit/VisualBERT and vlkit/reference ratios.
 
     python bench/bench_pretrain.py [--size base] [--batch 32] [--precisions fp32,bf16]
         [--tasks mlm,itm] [--steps 4] [--warmup 2] [--threads 2] [--device cpu]
-        [--models vlkit,visualbert]
+        [--models vlkit,visualbert] [--reference-repo PATH]
+
+`reference` in `--models` is UNITER's own code (github.com/ChenRocks/UNITER) loaded from the
+checkout `--reference-repo` names (bench/reference_uniter.py: its patches and batch). vlkit's rows
+run with the allocator setting `vlkit train` applies (vlkit.utils.allocator); the peers with
+glibc's defaults, as their own training scripts run.
 
 `--models` may add `vlkit-padded`: vlkit with `model.pack_tokens=false` (the encoder computes
 the padding positions too), to measure what token packing saves in the same run, and `vlbert`
@@ -43,6 +50,7 @@ SIZES = {"base": dict(hidden_size=768, num_layers=12, num_heads=12, intermediate
 VOCAB = 30522
 FEAT_DIM, NUM_REGIONS, TXT_RANGE, MASK_PROB = 2048, 36, (24, 40), 0.15
 LABELS = 1601  # VLP's class-probability slot input (background + 1600 VG classes)
+PEERS = ("visualbert", "reference")  # the other codebases; every other model is vlkit's
 
 
 def random_examples(batch: int, seed: int) -> list:
@@ -196,11 +204,23 @@ def measure_one(args: argparse.Namespace) -> dict:
     device = torch.device(args.device)
     if args.model == "visualbert":
         step = visualbert_step_fn(args.size, args.task, args.batch, device)
+    elif args.model == "reference":
+        from reference_uniter import reference_step_fn
+
+        if not args.reference_repo:
+            raise SystemExit("--models reference needs --reference-repo PATH (a UNITER checkout)")
+        step = reference_step_fn(args.reference_repo, SIZES[args.size], VOCAB, FEAT_DIM, LABELS,
+                                 task_examples(args.task, args.batch, seed=0), args.task,
+                                 device)
     elif args.model in ("vlbert", "vlp"):
         step = family_step_fn(args.model, args.size, args.task, args.batch, device)
     else:
         step = vlkit_step_fn(args.size, args.task, args.batch, device,
                              pack_tokens=args.model != "vlkit-padded")
+    if args.model not in PEERS:
+        from vlkit.utils.allocator import keep_freed_memory
+
+        keep_freed_memory()
     dtype = {"fp32": None, "bf16": torch.bfloat16}[args.precision]
 
     def timed() -> float:
@@ -244,30 +264,45 @@ def run_all(args: argparse.Namespace) -> dict:
                 if done.returncode != 0:
                     raise SystemExit(f"{model}/{task}/{precision} failed:\n{done.stderr[-3000:]}")
                 rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    peaks = {p: matmul_peak(p, device, args.peak_n if p == "fp32" else args.peak_n_bf16)
-             for p in args.precisions.split(",")}
+    peaks, best = {}, {}
+    for p in args.precisions.split(","):
+        n = args.peak_n if p == "fp32" else args.peak_n_bf16
+        peaks[p] = matmul_peak(p, device, n, repeats=10)
+        best[p] = matmul_peak(p, device, n, repeats=10, best=True)
     for row in rows:
         row["mfu"] = row["achieved_tflops"] * 1e12 / peaks[row["precision"]]
-    ratios = {}
-    for row in rows:
-        peer = next((r for r in rows if r["model"] == "visualbert" and r["task"] == row["task"]
-                     and r["precision"] == row["precision"]), None)
-        if row["model"] != "visualbert" and peer is not None:
-            prefix = "" if row["model"] == "vlkit" else f"{row['model']}:"
-            ratios[f"{prefix}{row['task']}/{row['precision']}"] = \
-                row["samples_per_s"] / peer["samples_per_s"]
+        row["mfu_vs_best"] = row["achieved_tflops"] * 1e12 / best[row["precision"]]
+    ratios = {peer: _ratios(rows, peer) for peer in PEERS}
     return {"benchmark": "pretrain_step", "machine": machine(device), "torch": torch.__version__,
             "threads": args.threads,
             "config": {"size": args.size, **SIZES[args.size], "batch": args.batch,
                        "txt_len": list(TXT_RANGE), "regions": NUM_REGIONS, "feat_dim": FEAT_DIM,
                        "vocab": VOCAB, "steps": args.steps, "warmup": args.warmup},
             "matmul_peak_tflops": {p: v / 1e12 for p, v in peaks.items()},
-            "results": rows, "vlkit_over_visualbert": ratios}
+            "matmul_best_tflops": {p: v / 1e12 for p, v in best.items()},
+            "results": rows, "vlkit_over_visualbert": ratios["visualbert"],
+            "vlkit_over_reference": ratios["reference"]}
+
+
+def _ratios(rows: list[dict], peer: str) -> dict:
+    """samples/s of every vlkit row over `peer`'s on the same task and precision, keyed
+    "task/precision" for vlkit's UNITER and "model:task/precision" for the others."""
+    out = {}
+    for row in rows:
+        match = next((r for r in rows if r["model"] == peer and r["task"] == row["task"]
+                      and r["precision"] == row["precision"]), None)
+        if row["model"] not in PEERS and match is not None:
+            prefix = "" if row["model"] == "vlkit" else f"{row['model']}:"
+            out[f"{prefix}{row['task']}/{row['precision']}"] = \
+                row["samples_per_s"] / match["samples_per_s"]
+    return out
 
 
 def _shared_flags(args: argparse.Namespace) -> list[str]:
-    return ["--size", args.size, "--batch", str(args.batch), "--steps", str(args.steps),
-            "--warmup", str(args.warmup), "--threads", str(args.threads), "--device", args.device]
+    flags = ["--size", args.size, "--batch", str(args.batch), "--steps", str(args.steps),
+             "--warmup", str(args.warmup), "--threads", str(args.threads), "--device",
+             args.device]
+    return flags + (["--reference-repo", args.reference_repo] if args.reference_repo else [])
 
 
 def main() -> None:
@@ -277,8 +312,10 @@ def main() -> None:
     ap.add_argument("--precisions", default="fp32", help="comma list of fp32, bf16")
     ap.add_argument("--tasks", default="mlm,itm", help="comma list of mlm, itm")
     ap.add_argument("--models", default="vlkit,visualbert",
-                    help="comma list of vlkit, visualbert, vlkit-padded, vlbert, vlp "
-                         "(vlbert and vlp: mlm only)")
+                    help="comma list of vlkit, visualbert, reference, vlkit-padded, vlbert, "
+                         "vlp (vlbert and vlp: mlm only)")
+    ap.add_argument("--reference-repo", default="",
+                    help="a checkout of github.com/ChenRocks/UNITER, for --models reference")
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)

@@ -30,6 +30,7 @@ from vlkit.models.config import ModelConfig
 from vlkit.models.presets import MODEL_PRESETS
 from vlkit.models.uniter import Uniter
 from vlkit.train.precision import resolve_precision
+from vlkit.utils.allocator import keep_freed_memory
 
 
 def random_set(texts: int, images: int, regions: int, txt_len: int, feat_dim: int,
@@ -72,6 +73,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    keep_freed_memory()  # as every vlkit command runs (vlkit.cli.main)
     if args.size:
         args.model, args.feat_dim = f"uniter-{args.size}", 2048
     cfg = ModelConfig(**{**MODEL_PRESETS[args.model], "img_dim": args.feat_dim})

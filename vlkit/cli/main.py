@@ -16,6 +16,7 @@ import sys
 import traceback
 
 from vlkit import __version__
+from vlkit.utils.allocator import keep_freed_memory
 from vlkit.utils.errors import VlkitError
 
 # A full disk, a read-only or forbidden folder: the user's to fix, reported without traceback
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    keep_freed_memory()  # every command: training and serving steps reuse their memory
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit

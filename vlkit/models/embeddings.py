@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from vlkit.models.config import ModelConfig
+from vlkit.modules.dropout import Dropout
 
 
 class TextEmbeddings(nn.Module):
@@ -24,7 +25,7 @@ class TextEmbeddings(nn.Module):
         self.position_embeddings = nn.Embedding(cfg.max_position_embeddings, cfg.hidden_size)
         self.token_type_embeddings = nn.Embedding(cfg.type_vocab_size, cfg.hidden_size)
         self.LayerNorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
-        self.dropout = nn.Dropout(cfg.hidden_dropout)
+        self.dropout = Dropout(cfg.hidden_dropout)
 
     def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor,
                 txt_type_ids: torch.Tensor | None = None) -> torch.Tensor:
@@ -49,7 +50,7 @@ class ImageEmbeddings(nn.Module):
         # Row 1 is the learned "masked region" vector; row 0 (unmasked) is never used.
         self.mask_embedding = nn.Embedding(2, cfg.img_dim, padding_idx=0)
         self.LayerNorm = nn.LayerNorm(h, eps=eps)
-        self.dropout = nn.Dropout(cfg.hidden_dropout)
+        self.dropout = Dropout(cfg.hidden_dropout)
 
     def forward(self, img_feat: torch.Tensor, img_pos_feat: torch.Tensor,
                 type_embeddings: torch.Tensor, img_masks: torch.Tensor | None = None

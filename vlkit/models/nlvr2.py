@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vlkit.models.config import ModelConfig
+from vlkit.modules.dropout import Dropout
 
 NLVR2_VARIANTS = ("paired", "triplet", "paired-attn")
 NLVR2_TYPE_VOCAB = 3  # text, left image, right image
@@ -33,7 +34,7 @@ class AttentionPool(nn.Module):
     def __init__(self, hidden_size: int, dropout: float = 0.0):
         super().__init__()
         self.fc = nn.Sequential(nn.Linear(hidden_size, 1), nn.ReLU())
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, pad: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, T, H); pad (B, T) bool, True = padding (gets a -1e4 score, as in UNITER)."""
@@ -58,7 +59,7 @@ def nlvr2_modules(cfg: ModelConfig) -> dict[str, nn.Module]:
         return {
             "attn1": cross(),
             "attn2": cross(),
-            "fc": nn.Sequential(nn.Linear(2 * h, h), nn.ReLU(), nn.Dropout(cfg.hidden_dropout)),
+            "fc": nn.Sequential(nn.Linear(2 * h, h), nn.ReLU(), Dropout(cfg.hidden_dropout)),
             "attn_pool": AttentionPool(h, cfg.attention_dropout),
             "nlvr2_output": nn.Linear(2 * h, 2),
         }

@@ -32,6 +32,7 @@ from vlkit.models.heads import MlmHead, PredictionTransform, named_head
 from vlkit.models.init_weights import init_bert_weights
 from vlkit.models.vlbert_embeddings import ObjectEncoder, VisualLinguisticEmbeddings, whole_image
 from vlkit.modules import TokenPacking, attention_bias
+from vlkit.modules.dropout import Dropout
 from vlkit.modules.transformer import Intermediate, Pooler
 
 HEADS = ("mlm", "mvrc", "vqa", "re", "vcr")
@@ -70,19 +71,19 @@ def vqa_mlp(cfg: ModelConfig, num_answers: int) -> nn.Sequential:
     """VL-BERT's "mlm" classifier: BERT's MLM transform, dropout, Linear. (B, H) -> (B, A)."""
     h = cfg.hidden_size
     return nn.Sequential(PredictionTransform(h, cfg.hidden_act, cfg.layer_norm_eps),
-                         nn.Dropout(cfg.hidden_dropout), nn.Linear(h, num_answers))
+                         Dropout(cfg.hidden_dropout), nn.Linear(h, num_answers))
 
 
 def vcr_mlp(cfg: ModelConfig) -> nn.Sequential:
     """VL-BERT's VCR classifier ("1fc"): dropout, Linear -> one score per (question, choice)
     row. (B, H) -> (B, 1)."""
-    return nn.Sequential(nn.Dropout(cfg.hidden_dropout), nn.Linear(cfg.hidden_size, 1))
+    return nn.Sequential(Dropout(cfg.hidden_dropout), nn.Linear(cfg.hidden_size, 1))
 
 
 def re_mlp(cfg: ModelConfig) -> nn.Sequential:
     """VL-BERT's RefCOCO+ scorer: MVRC-style transform, dropout 0, Linear. (.., H) -> (.., 1)."""
     h = cfg.hidden_size
-    return nn.Sequential(Intermediate(h, h, cfg.hidden_act), nn.Dropout(0.0), nn.Linear(h, 1))
+    return nn.Sequential(Intermediate(h, h, cfg.hidden_act), Dropout(0.0), nn.Linear(h, 1))
 
 
 class VisualLinguisticBert(VisualLinguisticEmbeddings):

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from vlkit.models.config import ModelConfig
+from vlkit.modules.dropout import Dropout
 
 
 def box_geometry_embedding(boxes: torch.Tensor, dim: int) -> torch.Tensor:
@@ -62,7 +63,7 @@ class ObjectEncoder(nn.Module):
         super().__init__()
         self.geo_dim = cfg.vlbert_geo_dim
         self.obj_downsample = nn.Sequential(
-            nn.Dropout(cfg.hidden_dropout),
+            Dropout(cfg.hidden_dropout),
             nn.Linear(8 * cfg.vlbert_geo_dim + cfg.img_dim, cfg.hidden_size),
             nn.ReLU(),
         )
@@ -89,7 +90,7 @@ class VisualLinguisticEmbeddings(nn.Module):
         self.position_embeddings = nn.Embedding(cfg.max_position_embeddings, h)
         self.token_type_embeddings = nn.Embedding(cfg.type_vocab_size, h)
         self.embedding_LayerNorm = nn.LayerNorm(h, eps=eps)
-        self.embedding_dropout = nn.Dropout(cfg.hidden_dropout)
+        self.embedding_dropout = Dropout(cfg.hidden_dropout)
         self.visual_ln_text = nn.LayerNorm(h, eps=eps)
         self.visual_ln_object = nn.LayerNorm(h, eps=eps)
 

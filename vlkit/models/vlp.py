@@ -28,6 +28,7 @@ from vlkit.models.encoder import EncoderOutput, UniterEncoder, encode_compact
 from vlkit.models.heads import MlmHead, named_head
 from vlkit.models.init_weights import init_bert_weights
 from vlkit.modules import KeyValue, attention_bias
+from vlkit.modules.dropout import Dropout
 
 VLP_HEADS = ("mlm", "vqa")
 HEAD_MODULES = {"mlm": "cls", "vqa": "ans_classifier"}
@@ -45,11 +46,11 @@ class VlpRegionEmbeddings(nn.Module):
         super().__init__()
         d, h = cfg.img_dim, cfg.hidden_size
         self.vis_embed = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, h), nn.ReLU(),
-                                       nn.Dropout(cfg.hidden_dropout))
+                                       Dropout(cfg.hidden_dropout))
         self.vis_pe_embed = nn.Sequential(nn.Linear(BOX_DIM + cfg.img_label_dim, h), nn.ReLU(),
-                                          nn.Dropout(cfg.hidden_dropout))
+                                          Dropout(cfg.hidden_dropout))
         self.LayerNorm = nn.LayerNorm(h, eps=cfg.layer_norm_eps)
-        self.dropout = nn.Dropout(cfg.hidden_dropout)
+        self.dropout = Dropout(cfg.hidden_dropout)
 
     def forward(self, img_feat: torch.Tensor, img_pos_feat: torch.Tensor,
                 type_embeddings: torch.Tensor, img_masks: torch.Tensor | None = None

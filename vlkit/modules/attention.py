@@ -9,6 +9,12 @@ The bias is `(1 - mask) * -10000`, exactly BERT/UNITER's, so padded keys get zer
 a query row with every key masked stays finite (uniform weights) instead of NaN.
 `SelfAttention` also accepts an already-built bias: a float tensor (added to the scores) or a
 bool tensor (True = attend), broadcastable to (B, heads, Lq, Lk).
+
+On CPU, attention in bf16 (autocast) or with active dropout is written out:
+softmax(q k^T / sqrt(d) + bias) with the softmax in fp32 and the probabilities in the input's
+dtype, dropped by `vlkit.modules.dropout`. SDPA's CPU kernels compute bf16 in fp32 and draw
+dropout per element: the explicit form was 1.4-2.8x faster at UNITER's shapes
+(docs/performance.md). fp32 inference and every other device run SDPA.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vlkit.modules.dropout import Dropout, dropout
 from vlkit.modules.packing import TokenPacking
 
 MASKED_BIAS = -10000.0
@@ -50,6 +57,22 @@ class SelfAttention(nn.Module):
         self.value = nn.Linear(hidden_size, hidden_size)
         self.dropout = dropout
 
+    def _qkv(self, hidden: torch.Tensor, packing: TokenPacking | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Q, K and V of hidden (..., H), each (..., H), from one matrix product with the three
+        weights stacked: one pass over the input (and one cast of it under autocast) instead
+        of three. With `packing`, hidden is (N, H) and they come back unpacked, (B, L, H)."""
+        weights = (self.query.weight, self.key.weight, self.value.weight)
+        biases = (self.query.bias, self.key.bias, self.value.bias)
+        device = hidden.device.type
+        if torch.is_autocast_enabled(device):  # stack the low-precision copies, not fp32
+            dtype = torch.get_autocast_dtype(device)
+            weights, biases = ([t.to(dtype) for t in ts] for ts in (weights, biases))
+        qkv = F.linear(hidden, torch.cat(weights), torch.cat(biases))  # (..., 3H)
+        if packing is not None:
+            qkv = packing.unpack(qkv)
+        return qkv.split(self.query.out_features, dim=-1)
+
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         b, n, _ = x.shape
         return x.view(b, n, self.num_heads, self.head_dim).transpose(1, 2)  # (B, nh, L, hd)
@@ -61,20 +84,19 @@ class SelfAttention(nn.Module):
         (B, nh, Lq, Lk), computed by an explicit softmax instead of the fused SDPA kernel.
         With `packing`, hidden holds the real positions only, (N, H) -> (N, H): Q/K/V are
         projected packed and unpacked (zeros at padding) for attention."""
-        q, k, v = self.query(hidden), self.key(hidden), self.value(hidden)
         if packing is None:
+            q, k, v = self._qkv(hidden)
             return self._attend(self._heads(q), self._heads(k), self._heads(v), bias,
                                 output_attentions)
-        q, k, v = (self._heads(packing.unpack(x)) for x in (q, k, v))  # (B, nh, L, hd)
-        return packing.pack(self._attend(q, k, v, bias))  # (N, H)
+        q, k, v = self._qkv(hidden, packing)  # each (B, L, H), zeros at padding
+        return packing.pack(self._attend(self._heads(q), self._heads(k), self._heads(v), bias))
 
     def forward_cached(self, hidden: torch.Tensor, bias: torch.Tensor | None, past: KeyValue,
                        keep: int) -> tuple[torch.Tensor, KeyValue]:
         """Attend from `hidden` (B, n, H) over [past keys/values, its own]; return the context
         (B, n, H) and the past extended by the first `keep` new positions (incremental
         decoding: cached positions are never recomputed)."""
-        q, k, v = self._heads(self.query(hidden)), self._heads(self.key(hidden)), self._heads(
-            self.value(hidden))  # (B, nh, n, hd)
+        q, k, v = (self._heads(x) for x in self._qkv(hidden))  # (B, nh, n, hd)
         k_all, v_all = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         ctx = self._attend(q, k_all, v_all, bias)
         return ctx, (torch.cat([past[0], k[:, :, :keep]], dim=2),
@@ -85,15 +107,20 @@ class SelfAttention(nn.Module):
         empty = like.new_zeros(batch, self.num_heads, 0, self.head_dim)
         return empty, empty
 
+    def _explicit_on_cpu(self, q: torch.Tensor) -> bool:
+        """Whether CPU attention beats SDPA written out: with bf16/fp16 inputs (SDPA's CPU
+        kernels compute those in fp32) or active dropout (per-element Bernoulli draws)."""
+        dropping = self.training and self.dropout > 0
+        return q.device.type == "cpu" and (q.dtype != torch.float32 or dropping)
+
     def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 bias: torch.Tensor | None, output_attentions: bool = False
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         if bias is not None and bias.is_floating_point() and bias.dtype != q.dtype:
             bias = bias.to(q.dtype)
-        if output_attentions:
+        if output_attentions or self._explicit_on_cpu(q):
             probs = _attention_probs(q, k, bias)  # (B, nh, Lq, Lk)
-            dropped = F.dropout(probs, self.dropout, self.training)
-            ctx = dropped @ v  # (B, nh, L, hd)
+            ctx = dropout(probs, self.dropout, self.training) @ v  # (B, nh, L, hd)
         else:
             ctx = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0
@@ -105,13 +132,18 @@ class SelfAttention(nn.Module):
 
 def _attention_probs(q: torch.Tensor, k: torch.Tensor, bias: torch.Tensor | None
                      ) -> torch.Tensor:
-    """softmax(q k^T / sqrt(d) + bias): q, k (B, nh, L, hd) -> (B, nh, Lq, Lk)."""
+    """softmax(q k^T / sqrt(d) + bias): q, k (B, nh, L, hd) -> (B, nh, Lq, Lk). A bool mask
+    that hides every key of a query row (padding queries) gives that row zeros, as SDPA does,
+    instead of NaN."""
     scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.size(-1))
     if bias is not None and bias.dtype == torch.bool:
         scores = scores.masked_fill(~bias, float("-inf"))
     elif bias is not None:
         scores = scores + bias
-    return scores.softmax(dim=-1)
+    probs = scores.softmax(dim=-1, dtype=torch.float32)
+    if bias is not None and bias.dtype == torch.bool:
+        probs = probs.nan_to_num(0.0)
+    return probs.to(q.dtype)
 
 
 class AddNorm(nn.Module):
@@ -121,7 +153,7 @@ class AddNorm(nn.Module):
         super().__init__()
         self.dense = nn.Linear(in_size, hidden_size)
         self.LayerNorm = nn.LayerNorm(hidden_size, eps=eps)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         return self.LayerNorm(self.dropout(self.dense(x)) + residual)
