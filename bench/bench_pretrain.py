@@ -2,7 +2,7 @@
 transformers' VisualBertForPreTraining.
 
 One step = forward + backward + optimizer step (+ zero_grad) on one batch, same dimensions and
-batch for both: BERT-base sizes by default, batch 32, text lengths drawn from 24-40 tokens,
+batch for every model: BERT-base sizes by default, batch 32, text lengths drawn from 24-40 tokens,
 36 regions of 2048-d features, 15% of the text masked. Tasks: `mlm` (both models) and
 `itm` (vlkit: ITM + WRA by optimal transport, as UNITER pre-trains; VisualBERT: its
 sentence-image prediction head, the closest thing it has). Each (model, task, precision) runs in
@@ -22,8 +22,8 @@ memory, FLOPs per sample and MFU, and vlkit/VisualBERT and vlkit/reference ratio
 
 `reference` in `--models` is UNITER's own code (github.com/ChenRocks/UNITER) loaded from the
 checkout `--reference-repo` names (bench/reference_uniter.py: its patches and batch). vlkit's rows
-run with the allocator setting `vlkit train` applies (vlkit.utils.allocator); the peers with
-glibc's defaults, as their own training scripts run.
+run with the allocator setting every `vlkit` command applies (vlkit.utils.allocator); the peers
+with glibc's defaults, as their own training scripts run.
 
 `--models` may add `vlkit-padded`: vlkit with `model.pack_tokens=false` (the encoder computes
 the padding positions too), to measure what token packing saves in the same run, and `vlbert`

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from vlkit.models.config import ModelConfig
-from vlkit.modules.dropout import Dropout
+from vlkit.modules import Dropout
 
 
 class TextEmbeddings(nn.Module):

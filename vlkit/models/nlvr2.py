@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vlkit.models.config import ModelConfig
-from vlkit.modules.dropout import Dropout
+from vlkit.modules import Dropout
 
 NLVR2_VARIANTS = ("paired", "triplet", "paired-attn")
 NLVR2_TYPE_VOCAB = 3  # text, left image, right image

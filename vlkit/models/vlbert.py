@@ -31,8 +31,7 @@ from vlkit.models.encoder import EncoderOutput, transformer_stack
 from vlkit.models.heads import MlmHead, PredictionTransform, named_head
 from vlkit.models.init_weights import init_bert_weights
 from vlkit.models.vlbert_embeddings import ObjectEncoder, VisualLinguisticEmbeddings, whole_image
-from vlkit.modules import TokenPacking, attention_bias
-from vlkit.modules.dropout import Dropout
+from vlkit.modules import Dropout, TokenPacking, attention_bias
 from vlkit.modules.transformer import Intermediate, Pooler
 
 HEADS = ("mlm", "mvrc", "vqa", "re", "vcr")

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from vlkit.models.config import ModelConfig
-from vlkit.modules.dropout import Dropout
+from vlkit.modules import Dropout
 
 
 def box_geometry_embedding(boxes: torch.Tensor, dim: int) -> torch.Tensor:

@@ -27,8 +27,7 @@ from vlkit.models.config import ModelConfig
 from vlkit.models.encoder import EncoderOutput, UniterEncoder, encode_compact
 from vlkit.models.heads import MlmHead, named_head
 from vlkit.models.init_weights import init_bert_weights
-from vlkit.modules import KeyValue, attention_bias
-from vlkit.modules.dropout import Dropout
+from vlkit.modules import Dropout, KeyValue, attention_bias
 
 VLP_HEADS = ("mlm", "vqa")
 HEAD_MODULES = {"mlm": "cls", "vqa": "ans_classifier"}

@@ -6,10 +6,11 @@ BERT and UNITER checkpoints load by a plain key copy.
 
 from vlkit.modules.activations import ACTIVATIONS, GELU, gelu
 from vlkit.modules.attention import Attention, KeyValue, SelfAttention, attention_bias
+from vlkit.modules.dropout import Dropout, dropout
 from vlkit.modules.packing import TokenPacking
 from vlkit.modules.transformer import Pooler, TransformerLayer, TransformerStack
 
 __all__ = [
     "ACTIVATIONS", "GELU", "gelu", "Attention", "KeyValue", "SelfAttention", "attention_bias",
-    "Pooler", "TransformerLayer", "TransformerStack", "TokenPacking",
+    "Dropout", "dropout", "Pooler", "TransformerLayer", "TransformerStack", "TokenPacking",
 ]

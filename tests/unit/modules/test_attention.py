@@ -53,7 +53,7 @@ def test_output_attentions_gives_the_explicit_probabilities_and_same_output():
     assert bool_probs[0, :, :, 3:].max() == 0
 
 
-def test_cpu_bf16_attention_is_written_out_and_matches_fp32_sdpa():
+def test_cpu_bf16_attention_is_written_out_and_matches_fp32_sdpa(monkeypatch):
     """Under CPU bf16 autocast attention runs the explicit softmax (not SDPA): same output
     within bf16's precision, and a query row whose keys are all hidden gives zeros as SDPA's
     does (not NaN)."""
@@ -64,16 +64,14 @@ def test_cpu_bf16_attention_is_written_out_and_matches_fp32_sdpa():
     allowed[..., 0] = True
     allowed[1, :, 5, :] = False  # a padding query: every key hidden
     pad = torch.tensor([[1] * 7, [1] * 5 + [0] * 2, [1] * 3 + [0] * 4])
-    for bias in (allowed, attention_bias(pad, torch.float32)):
-        want = attn(x, bias)
-        calls = []
-        original = torch.nn.functional.scaled_dot_product_attention
-        torch.nn.functional.scaled_dot_product_attention = lambda *a, **k: calls.append(1)
-        try:
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                got = attn(x, bias)
-        finally:
-            torch.nn.functional.scaled_dot_product_attention = original
-        assert not calls and got.dtype == torch.bfloat16
+    biases = (allowed, attention_bias(pad, torch.float32))
+    wants = [attn(x, bias) for bias in biases]  # fp32: SDPA
+    sdpa_calls = []
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention",
+                        lambda *args, **kwargs: sdpa_calls.append(1))
+    for bias, want in zip(biases, wants, strict=True):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got = attn(x, bias)
+        assert got.dtype == torch.bfloat16 and torch.isfinite(got).all()
         torch.testing.assert_close(got.float(), want, atol=3e-2, rtol=3e-2)
-    assert torch.isfinite(got).all()
+    assert not sdpa_calls
