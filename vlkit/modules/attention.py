@@ -96,7 +96,9 @@ class SelfAttention(nn.Module):
         """Attend from `hidden` (B, n, H) over [past keys/values, its own]; return the context
         (B, n, H) and the past extended by the first `keep` new positions (incremental
         decoding: cached positions are never recomputed)."""
-        q, k, v = (self._heads(x) for x in self._qkv(hidden))  # (B, nh, n, hd)
+        # separate projections: a few new positions per call, so stacking the weights (a copy
+        # of all three per call) would cost more than the one input pass it saves
+        q, k, v = (self._heads(proj(hidden)) for proj in (self.query, self.key, self.value))
         k_all, v_all = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         ctx = self._attend(q, k_all, v_all, bias)
         return ctx, (torch.cat([past[0], k[:, :, :keep]], dim=2),
@@ -136,14 +138,13 @@ def _attention_probs(q: torch.Tensor, k: torch.Tensor, bias: torch.Tensor | None
     that hides every key of a query row (padding queries) gives that row zeros, as SDPA does,
     instead of NaN."""
     scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.size(-1))
-    if bias is not None and bias.dtype == torch.bool:
+    hides = bias is not None and bias.dtype == torch.bool
+    if hides:
         scores = scores.masked_fill(~bias, float("-inf"))
     elif bias is not None:
         scores = scores + bias
     probs = scores.softmax(dim=-1, dtype=torch.float32)
-    if bias is not None and bias.dtype == torch.bool:
-        probs = probs.nan_to_num(0.0)
-    return probs.to(q.dtype)
+    return (probs.nan_to_num(0.0) if hides else probs).to(q.dtype)
 
 
 class AddNorm(nn.Module):
