@@ -7,17 +7,20 @@ batch for every model: BERT-base sizes by default, batch 32, text lengths drawn 
 `itm` (vlkit: ITM + WRA by optimal transport, as UNITER pre-trains; VisualBERT: its
 sentence-image prediction head, the closest thing it has). Each (model, task, precision) runs in
 a fresh subprocess so that its peak memory (max RSS on CPU, max allocated on CUDA) is its own.
-The same run measures the matrix-multiply peak (fp32 and, when requested, bf16: the median of
-ten 2048^3 products, and the best of another ten) so that model FLOPs utilisation can be quoted
-against both (`mfu`, `mfu_vs_best`); FLOPs per sample are counted by torch's FlopCounterMode over
-one full step (matrix products and attention, forward and backward).
+The same run measures the matrix-multiply peak (fp32 and, when requested, bf16: ten 2048^3
+products before the models and ten after, their median and their best) so that model FLOPs
+utilisation can be quoted against both (`mfu`, `mfu_vs_best`); FLOPs per sample are counted by
+torch's FlopCounterMode over one full step (matrix products and attention, forward and
+backward). `--rounds R` runs the model list R times in turn (vlkit, peer, vlkit, peer, ...), so
+that a slow spell of a shared machine does not fall on one model only; each row's step time is
+the median over all its rounds (`step_s_rounds`: each round's own median).
 
 Prints ONE JSON object: machine, torch version, threads, config, the peaks, one row per
 (model, task, precision) with samples/s (median over `--steps` steps after `--warmup`), peak
 memory, FLOPs per sample and MFU, and vlkit/VisualBERT and vlkit/reference ratios.
 
     python bench/bench_pretrain.py [--size base] [--batch 32] [--precisions fp32,bf16]
-        [--tasks mlm,itm] [--steps 4] [--warmup 2] [--threads 2] [--device cpu]
+        [--tasks mlm,itm] [--steps 4] [--warmup 2] [--rounds 1] [--threads 2] [--device cpu]
         [--models vlkit,visualbert] [--reference-repo PATH]
 
 `reference` in `--models` is UNITER's own code (github.com/ChenRocks/UNITER) loaded from the
@@ -42,7 +45,7 @@ import sys
 import time
 
 import torch
-from machine_info import cpu_isa, describe_machine, matmul_peak
+from machine_info import cpu_isa, describe_machine, matmul_rates
 
 SIZES = {"base": dict(hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072),
          "small": dict(hidden_size=256, num_layers=4, num_heads=4, intermediate_size=1024),
@@ -252,23 +255,22 @@ def machine(device: torch.device) -> dict:
 
 def run_all(args: argparse.Namespace) -> dict:
     device = torch.device(args.device)
-    rows = []
-    for precision in args.precisions.split(","):
-        for task in args.tasks.split(","):
-            for model in args.models.split(","):
-                if model in ("vlbert", "vlp") and task != "mlm":
-                    continue
-                cmd = [sys.executable, __file__, "--one", "--model", model, "--task", task,
-                       "--precision", precision, *_shared_flags(args)]
-                done = subprocess.run(cmd, capture_output=True, text=True)
-                if done.returncode != 0:
-                    raise SystemExit(f"{model}/{task}/{precision} failed:\n{done.stderr[-3000:]}")
-                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    peaks, best = {}, {}
-    for p in args.precisions.split(","):
-        n = args.peak_n if p == "fp32" else args.peak_n_bf16
-        peaks[p] = matmul_peak(p, device, n, repeats=10)
-        best[p] = matmul_peak(p, device, n, repeats=10, best=True)
+    precisions = args.precisions.split(",")
+    sizes = {p: args.peak_n if p == "fp32" else args.peak_n_bf16 for p in precisions}
+    rates = {p: matmul_rates(p, device, sizes[p], repeats=10) for p in precisions}
+    runs = []
+    for _ in range(args.rounds):  # rounds interleave the models: drifts hit them alike
+        for precision in precisions:
+            for task in args.tasks.split(","):
+                for model in args.models.split(","):
+                    if model in ("vlbert", "vlp") and task != "mlm":
+                        continue
+                    runs.append(_measure_in_subprocess(args, model, task, precision))
+    for p in precisions:  # the peak sampled before and after the steps, not in one burst
+        rates[p] += matmul_rates(p, device, sizes[p], repeats=10)
+    peaks = {p: statistics.median(r) for p, r in rates.items()}
+    best = {p: max(r) for p, r in rates.items()}
+    rows = _merge_rounds(runs, args.batch)
     for row in rows:
         row["mfu"] = row["achieved_tflops"] * 1e12 / peaks[row["precision"]]
         row["mfu_vs_best"] = row["achieved_tflops"] * 1e12 / best[row["precision"]]
@@ -277,11 +279,42 @@ def run_all(args: argparse.Namespace) -> dict:
             "threads": args.threads,
             "config": {"size": args.size, **SIZES[args.size], "batch": args.batch,
                        "txt_len": list(TXT_RANGE), "regions": NUM_REGIONS, "feat_dim": FEAT_DIM,
-                       "vocab": VOCAB, "steps": args.steps, "warmup": args.warmup},
+                       "vocab": VOCAB, "steps": args.steps, "warmup": args.warmup,
+                       "rounds": args.rounds},
             "matmul_peak_tflops": {p: v / 1e12 for p, v in peaks.items()},
             "matmul_best_tflops": {p: v / 1e12 for p, v in best.items()},
             "results": rows, "vlkit_over_visualbert": ratios["visualbert"],
             "vlkit_over_reference": ratios["reference"]}
+
+
+def _measure_in_subprocess(args: argparse.Namespace, model: str, task: str,
+                           precision: str) -> dict:
+    cmd = [sys.executable, __file__, "--one", "--model", model, "--task", task,
+           "--precision", precision, *_shared_flags(args)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{model}/{task}/{precision} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _merge_rounds(runs: list[dict], batch: int) -> list[dict]:
+    """One row per (model, task, precision): the median step over every round's measured
+    steps, the largest peak memory; `step_s_rounds` keeps each round's median."""
+    rows: dict[tuple, dict] = {}
+    for run in runs:
+        key = (run["model"], run["task"], run["precision"])
+        if key not in rows:
+            rows[key] = {**run, "step_s_rounds": [run["step_s"]]}
+            continue
+        row = rows[key]
+        row["step_s_all"] += run["step_s_all"]
+        row["step_s_rounds"].append(run["step_s"])
+        row["peak_memory_mb"] = max(row["peak_memory_mb"], run["peak_memory_mb"])
+    for row in rows.values():
+        row["step_s"] = statistics.median(row["step_s_all"])
+        row["samples_per_s"] = batch / row["step_s"]
+        row["achieved_tflops"] = row["flops_per_sample"] * batch / row["step_s"] / 1e12
+    return list(rows.values())
 
 
 def _ratios(rows: list[dict], peer: str) -> dict:
@@ -318,6 +351,9 @@ def main() -> None:
                     help="a checkout of github.com/ChenRocks/UNITER, for --models reference")
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run the whole model list this many times, interleaved; every row "
+                         "takes the median over all rounds' steps")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--peak-n", type=int, default=2048, help="fp32 matmul size for the peak")

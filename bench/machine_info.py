@@ -31,6 +31,13 @@ def matmul_peak(precision: str, device: torch.device, n: int = 2048, repeats: in
                 best: bool = False) -> float:
     """Median (or, with `best`, the highest: the closest to the machine's peak on shared
     cores) FLOP/s of an n x n x n matrix product in fp32 or bf16."""
+    rates = matmul_rates(precision, device, n, repeats)
+    return max(rates) if best else statistics.median(rates)
+
+
+def matmul_rates(precision: str, device: torch.device, n: int = 2048, repeats: int = 5
+                 ) -> list[float]:
+    """FLOP/s of `repeats` n x n x n matrix products in fp32 or bf16 (after one warm-up)."""
     dtype = torch.float32 if precision == "fp32" else torch.bfloat16
     a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
     rates = []
@@ -40,4 +47,4 @@ def matmul_peak(precision: str, device: torch.device, n: int = 2048, repeats: in
         if device.type == "cuda":
             torch.cuda.synchronize()
         rates.append(2 * n**3 / (time.perf_counter() - start))
-    return max(rates[1:]) if best else statistics.median(rates[1:])
+    return rates[1:]

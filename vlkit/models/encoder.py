@@ -106,9 +106,17 @@ class UniterEncoder(nn.Module):
                 txt_type_ids: torch.Tensor | None = None,
                 img_type_ids: torch.Tensor | None = None,
                 output_all_layers: bool = False,
-                output_attentions: bool = False) -> EncoderOutput:
+                output_attentions: bool = False,
+                needed: torch.Tensor | None = None) -> EncoderOutput:
         """See the module docstring for shapes. `output_attentions` (opt-in, slower: explicit
-        softmax) adds every layer's attention probabilities over the compact sequence."""
+        softmax) adds every layer's attention probabilities over the compact sequence.
+        `needed` (B, L) bool marks the only positions whose output the caller reads (MLM's
+        masked words, MRM's masked regions): the last layer computes its output projection
+        and feed-forward there only, and `sequence` is zero elsewhere (and `pooled` with it,
+        unless position 0 is needed)."""
+        if needed is not None and (output_all_layers or output_attentions):
+            raise ValueError("`needed` computes only part of the last layer; it cannot be "
+                             "combined with output_all_layers or output_attentions")
         hidden = self.embed(input_ids, position_ids, img_feat, img_pos_feat, gather_index,
                             img_masks, txt_type_ids, img_type_ids)  # (B, L, H)
         bias = attention_bias(attn_masks, hidden.dtype)
@@ -118,6 +126,13 @@ class UniterEncoder(nn.Module):
             layers, attentions = self.encoder.forward_with_attentions(hidden, bias)
             if packing is not None:  # padding zeroed, as the packed path leaves it
                 layers = [packing.unpack(packing.pack(x)) for x in layers]
+        elif needed is not None:  # the last layer's rows: of the packed input, or flat B * L
+            rows, selected = (packing or TokenPacking.real(attn_masks)).subset(needed)
+            if packing is None:
+                layer_in, rows = hidden, selected.index
+            else:
+                layer_in = packing.pack(hidden)
+            layers = [selected.unpack(self.encoder(layer_in, bias, packing, last_rows=rows)[-1])]
         elif packing is None:
             layers = self.encoder(hidden, bias)
         else:  # token-wise layers over the real positions only; zeros at padding
@@ -129,14 +144,24 @@ class UniterEncoder(nn.Module):
 
 
 def encode_compact(encoder: UniterEncoder, inp: EncoderInput, output_all_layers: bool = False,
-                   output_attentions: bool = False) -> EncoderOutput:
-    """Run a UNITER-layout encoder (UNITER, VLP) on a typed `EncoderInput`."""
+                   output_attentions: bool = False, needed: torch.Tensor | None = None
+                   ) -> EncoderOutput:
+    """Run a UNITER-layout encoder (UNITER, VLP) on a typed `EncoderInput` (`needed`: see
+    UniterEncoder.forward)."""
     return encoder(attn_masks=inp.attn_masks, input_ids=inp.input_ids,
                    position_ids=inp.position_ids, img_feat=inp.img_feat,
                    img_pos_feat=inp.img_pos_feat, gather_index=inp.gather_index,
                    img_masks=inp.img_masks, txt_type_ids=inp.txt_type_ids,
                    img_type_ids=inp.img_type_ids, output_all_layers=output_all_layers,
-                   output_attentions=output_attentions)
+                   output_attentions=output_attentions, needed=needed)
+
+
+def text_positions(txt_wanted: torch.Tensor, length: int) -> torch.Tensor:
+    """(B, Lt) bool over the text slots -> (B, L) over the compact sequence, whose first
+    positions of every row are its text (UNITER's and VLP's layout)."""
+    wanted = txt_wanted.new_zeros(txt_wanted.shape[0], length)
+    wanted[:, :txt_wanted.shape[1]] = txt_wanted
+    return wanted
 
 
 def split_compact(sequence: torch.Tensor, scatter_index: torch.Tensor, txt_len: int,

@@ -108,11 +108,12 @@ class Uniter(nn.Module):
         init_bert_weights(module, self.cfg.initializer_range)
 
     def forward(self, inp: EncoderInput, output_all_layers: bool = False,
-                output_attentions: bool = False) -> EncoderOutput:
+                output_attentions: bool = False, needed: torch.Tensor | None = None
+                ) -> EncoderOutput:
         """The encoder over UNITER's compact [text | regions] sequence (vlkit.models.encoder)."""
-        return encode_compact(self.uniter, inp, output_all_layers, output_attentions)
+        return encode_compact(self.uniter, inp, output_all_layers, output_attentions, needed)
 
-    def encode(self, inp: EncoderInput, **options: bool) -> EncoderOutput:
+    def encode(self, inp: EncoderInput, **options: bool | torch.Tensor) -> EncoderOutput:
         """`model(inp)`: the vlkit model interface (zoo.VisionLanguageModel)."""
         return self(inp, **options)
 

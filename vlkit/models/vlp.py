@@ -98,11 +98,12 @@ class Vlp(nn.Module):
         self.apply(lambda m: init_bert_weights(m, cfg.initializer_range))
 
     def forward(self, inp: EncoderInput, output_all_layers: bool = False,
-                output_attentions: bool = False) -> EncoderOutput:
+                output_attentions: bool = False, needed: torch.Tensor | None = None
+                ) -> EncoderOutput:
         """The encoder under the mask `inp.attn_masks` carries (vlkit.models.encoder)."""
-        return encode_compact(self.bert, inp, output_all_layers, output_attentions)
+        return encode_compact(self.bert, inp, output_all_layers, output_attentions, needed)
 
-    def encode(self, inp: EncoderInput, **options: bool) -> EncoderOutput:
+    def encode(self, inp: EncoderInput, **options: bool | torch.Tensor) -> EncoderOutput:
         """`model(inp)`: the vlkit model interface (zoo.VisionLanguageModel)."""
         return self(inp, **options)
 

@@ -170,12 +170,19 @@ class Attention(nn.Module):
         self.output = AddNorm(hidden_size, hidden_size, hidden_dropout, eps)
 
     def forward(self, hidden: torch.Tensor, bias: torch.Tensor | None,
-                output_attentions: bool = False, packing: TokenPacking | None = None
+                output_attentions: bool = False, packing: TokenPacking | None = None,
+                rows: torch.Tensor | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """(B, L, H) -> (B, L, H) [, attention probabilities (B, nh, L, L)]; packed
-        (N, H) -> (N, H) with `packing` (see SelfAttention)."""
+        (N, H) -> (N, H) with `packing` (see SelfAttention). With `rows` (S,), indices into
+        the flattened positions of `hidden` (B * L, or N packed), every position still serves
+        as key and value, but only those S rows are projected and returned, (S, H)."""
         if not output_attentions:
-            return self.output(self.self(hidden, bias, packing=packing), hidden)
+            ctx = self.self(hidden, bias, packing=packing)
+            if rows is not None:
+                ctx, hidden = (t.reshape(-1, t.shape[-1]).index_select(0, rows)
+                               for t in (ctx, hidden))
+            return self.output(ctx, hidden)
         ctx, probs = self.self(hidden, bias, output_attentions=True)
         return self.output(ctx, hidden), probs
 

@@ -45,6 +45,20 @@ class TokenPacking:
             return None
         return cls(mask)
 
+    @classmethod
+    def real(cls, mask: torch.Tensor) -> TokenPacking:
+        """The real positions of a (B, L) or (B, L, L) attention mask (see `of`), padding or
+        not."""
+        return cls(mask.diagonal(dim1=1, dim2=2) if mask.dim() == 3 else mask)
+
+    def subset(self, wanted: torch.Tensor) -> tuple[torch.Tensor, TokenPacking]:
+        """The packed rows (S,) at the positions `wanted` (B, L) marks (padding ignored), and
+        the packing of just those positions, which unpacks (S, *) rows to (B, L, *)."""
+        rows = wanted.reshape(-1).index_select(0, self.index).nonzero().squeeze(1)
+        sub = TokenPacking.__new__(TokenPacking)
+        sub.batch, sub.length, sub.index = self.batch, self.length, self.index[rows]
+        return rows, sub
+
     def pack(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, *) -> (N, *): the real positions, row-major."""
         return x.reshape(self.batch * self.length, *x.shape[2:]).index_select(0, self.index)

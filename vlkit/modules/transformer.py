@@ -36,12 +36,14 @@ class TransformerLayer(nn.Module):
         self.output = AddNorm(intermediate_size, hidden_size, hidden_dropout, eps)
 
     def forward(self, hidden: torch.Tensor, bias: torch.Tensor | None,
-                output_attentions: bool = False, packing: TokenPacking | None = None
+                output_attentions: bool = False, packing: TokenPacking | None = None,
+                rows: torch.Tensor | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """(B, L, H) -> (B, L, H) [, attention probabilities (B, nh, L, L)]; with `packing`
-        the real positions only, (N, H) -> (N, H)."""
+        the real positions only, (N, H) -> (N, H); with `rows` (S,) only those flattened
+        positions come out, (S, H) (see Attention)."""
         if not output_attentions:
-            attended = self.attention(hidden, bias, packing=packing)  # (B, L, H) or (N, H)
+            attended = self.attention(hidden, bias, packing=packing, rows=rows)
             return self.output(self.intermediate(attended), attended)
         attended, probs = self.attention(hidden, bias, output_attentions=True)
         return self.output(self.intermediate(attended), attended), probs
@@ -61,16 +63,22 @@ class TransformerStack(nn.Module):
         self.checkpointing = checkpointing
 
     def forward(self, hidden: torch.Tensor, bias: torch.Tensor | None,
-                packing: TokenPacking | None = None) -> list[torch.Tensor]:
+                packing: TokenPacking | None = None, last_rows: torch.Tensor | None = None
+                ) -> list[torch.Tensor]:
         """hidden (B, L, H), bias (B, 1, 1|L, L) -> output of every layer, each (B, L, H).
         With `packing` (vlkit.modules.packing), hidden and every output hold only the real
-        positions, (N, H): the token-wise layers skip the padding."""
+        positions, (N, H): the token-wise layers skip the padding. With `last_rows` (S,),
+        indices into the flattened positions (B * L, or N packed), the last layer computes
+        and returns those positions only, (S, H): where a loss reads a few outputs (MLM, MRM),
+        its output projection and feed-forward skip the rest."""
         outputs = []
-        for layer in self.layer:
+        for i, layer in enumerate(self.layer):
+            rows = last_rows if i == len(self.layer) - 1 else None
             if self.checkpointing and self.training and torch.is_grad_enabled():
-                hidden = checkpoint(layer, hidden, bias, packing=packing, use_reentrant=False)
+                hidden = checkpoint(layer, hidden, bias, packing=packing, rows=rows,
+                                    use_reentrant=False)
             else:
-                hidden = layer(hidden, bias, packing=packing)
+                hidden = layer(hidden, bias, packing=packing, rows=rows)
             outputs.append(hidden)
         return outputs
 

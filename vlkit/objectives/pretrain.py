@@ -17,7 +17,7 @@ from torch import nn
 from vlkit.data.batch import ItmBatch, MlmBatch, MrmBatch
 from vlkit.losses.ot import UNITER_OT, OtSettings, optimal_transport, ot_loss
 from vlkit.losses.pretrain import itm_loss, mlm_loss, mrc_kl_loss, mrc_loss, mrfr_loss
-from vlkit.models.encoder import split_compact
+from vlkit.models.encoder import split_compact, text_positions
 from vlkit.utils.errors import ConfigError
 
 PRETRAIN_TASKS = ("mlm", "mrfr", "mrc", "mrc-kl", "itm")
@@ -56,9 +56,9 @@ class ItmOutputs:
 
 def mlm_outputs(model: nn.Module, batch: MlmBatch, vocab: MlmVocab | None = None
                 ) -> MlmOutputs:
-    out = model(batch.inputs)
     txt_len = batch.txt_labels.shape[1]
     masked = batch.txt_labels != -1  # (B, Lt)
+    out = model(batch.inputs, needed=text_positions(masked, batch.inputs.attn_masks.shape[1]))
     hidden = out.sequence[:, :txt_len][masked]
     labels = batch.txt_labels[masked]
     if vocab is None:
@@ -78,7 +78,7 @@ def mlm_step(model: nn.Module, batch: MlmBatch, vocab: MlmVocab | None = None
 
 
 def mrm_outputs(model: nn.Module, batch: MrmBatch, task: str) -> MrmOutputs:
-    out = model(batch.inputs)
+    out = model(batch.inputs, needed=batch.img_mask_tgt)
     masked_out = out.sequence[batch.img_mask_tgt]  # (M, H)
     if task == "mrfr":
         pred = model.head("mrfr")(masked_out)  # (M, D)

@@ -9,6 +9,7 @@ from torch import nn
 from vlkit.data.batch import VlpBatch, VlpVqaBatch
 from vlkit.losses.finetune import vqa_loss
 from vlkit.losses.pretrain import mlm_loss
+from vlkit.models.encoder import text_positions
 from vlkit.objectives.vqa import soft_accuracy
 
 
@@ -17,9 +18,10 @@ class VlpObjective:
 
     def __call__(self, model: nn.Module, batch: VlpBatch
                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        out = model(batch.inputs)
         txt_len = batch.txt_labels.shape[1]
         masked = batch.txt_labels != -1  # (B, Lt)
+        out = model(batch.inputs,
+                    needed=text_positions(masked, batch.inputs.attn_masks.shape[1]))
         logits = model.head("mlm")(out.sequence[:, :txt_len][masked]).float()  # (n_masked, V)
         labels = batch.txt_labels[masked]
         per_token = mlm_loss(logits, labels)

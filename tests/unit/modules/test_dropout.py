@@ -34,6 +34,21 @@ def test_keep_mask_has_no_pattern_across_neighbours_or_odd_shapes():
     assert keep_mask((3, 5, 7), 0.2).shape == (3, 5, 7)
 
 
+@pytest.mark.parametrize("p", [2**-16, 0.3, 1 - 2**-16, 1e-6, 1 - 1e-6])
+def test_keep_mask_is_the_16_bit_threshold_at_every_rate(p):
+    """The in-place int16 clamp equals comparing the drawn bits in int32, at the extreme
+    thresholds too (where threshold - 1 is the int16 minimum), and rates within 2^-17 of 0 or
+    1 keep or drop everything."""
+    n = 1001
+    torch.manual_seed(4)
+    keep = keep_mask((n,), p)
+    torch.manual_seed(4)
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2**63, None)
+    bits = bits.view(torch.int16)[:n].int()
+    assert keep.dtype == torch.int16
+    assert torch.equal(keep.bool(), bits >= round(p * 2**16) - 2**15)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_dropout_scales_kept_values_and_backward_uses_the_same_mask(dtype):
     torch.manual_seed(2)

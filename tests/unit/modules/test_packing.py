@@ -160,3 +160,64 @@ def _vlbert_real(sequence: torch.Tensor) -> torch.Tensor:
     lengths of `test_vlbert_packs_to_the_padded_result` (text 5/3/4, regions 4/2/3)."""
     lengths = torch.tensor([5, 3, 4]) + 1 + torch.tensor([4, 2, 3]) + 1
     return (torch.arange(sequence.shape[1])[None] < lengths[:, None]).float()
+
+
+def _last_layer_rows(model: torch.nn.Module, layers: torch.nn.ModuleList) -> list[int]:
+    """Records how many rows the last layer's feed-forward receives on each call."""
+    seen = []
+    layers[-1].intermediate.dense.register_forward_hook(
+        lambda module, args, out: seen.append(args[0].shape[0]))
+    return seen
+
+
+@pytest.mark.parametrize("pack_tokens,checkpointing",
+                         [(True, False), (False, False), (True, True)])
+def test_needed_positions_equal_the_full_last_layer_with_gradients(pack_tokens, checkpointing):
+    """`needed`: the last layer projects only the positions a loss reads (MLM's masked words,
+    MRM's masked regions); outputs and every gradient equal the full computation's there."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(**CFG, pack_tokens=pack_tokens, activation_checkpointing=checkpointing)
+    full, part = (Uniter(cfg, heads=("mlm",)).train() for _ in range(2))
+    part.load_state_dict(full.state_dict())
+    batch = _batch()
+    real = batch["attn_masks"].bool()
+    needed = torch.zeros_like(real)
+    needed[0, [1, 3, 6]] = needed[1, [0, 4]] = needed[2, [2, 8]] = True  # text and regions
+    needed[1, 7] = True  # a padding position: ignored
+    rows = _last_layer_rows(part, part.uniter.encoder.layer)
+    outs, grads = [], []
+    for model, wanted in ((full, None), (part, needed)):
+        out = model(EncoderInput(**batch), needed=wanted)
+        model.cls(out.sequence[needed & real]).logsumexp(-1).sum().backward()
+        outs.append(out.sequence)
+        grads.append(_grads(model))
+    assert set(rows) == {int((needed & real).sum())} == {6}  # twice when checkpointing
+    torch.testing.assert_close(outs[1][needed & real], outs[0][needed & real], atol=1e-5,
+                               rtol=1e-5)
+    assert not outs[1][~(needed & real)].any()
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 20
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_needed_positions_under_vlp_block_masks_and_refused_with_all_layers():
+    from vlkit.data.vlp import BI, S2S, vlp_masks
+    from vlkit.models.vlp import Vlp
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(**dict(CFG, arch="vlp", img_label_dim=5, type_vocab_size=4))
+    full, part = Vlp(cfg).eval(), Vlp(cfg).eval()
+    part.load_state_dict(full.state_dict())
+    batch = _batch()
+    batch["img_pos_feat"] = torch.rand(3, 4, 6 + 5)
+    batch["attn_masks"] = vlp_masks(torch.tensor([S2S, BI, S2S]), torch.tensor([5, 3, 4]),
+                                    torch.tensor([4, 2, 3]), batch["gather_index"].shape[1])
+    needed = torch.zeros(3, batch["gather_index"].shape[1], dtype=torch.bool)
+    needed[:, 1] = needed[0, 4] = True
+    rows = _last_layer_rows(part, part.bert.encoder.layer)
+    want = full(EncoderInput(**batch)).sequence[needed]
+    got = part(EncoderInput(**batch), needed=needed).sequence
+    assert rows == [4]
+    torch.testing.assert_close(got[needed], want, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="needed"):
+        part(EncoderInput(**batch), needed=needed, output_all_layers=True)
