@@ -39,8 +39,7 @@ class TokenPacking:
         position see itself and a padding position not (vlkit.data.vlp). Attention still
         applies the full mask in the padded layout; only the token-wise layers are packed.
         """
-        if mask.dim() == 3:
-            mask = mask.diagonal(dim1=1, dim2=2)  # (B, L)
+        mask = _real_positions(mask)
         if mask.dim() != 2 or bool(mask.bool().all()):
             return None
         return cls(mask)
@@ -49,7 +48,7 @@ class TokenPacking:
     def real(cls, mask: torch.Tensor) -> TokenPacking:
         """The real positions of a (B, L) or (B, L, L) attention mask (see `of`), padding or
         not."""
-        return cls(mask.diagonal(dim1=1, dim2=2) if mask.dim() == 3 else mask)
+        return cls(_real_positions(mask))
 
     def subset(self, wanted: torch.Tensor) -> tuple[torch.Tensor, TokenPacking]:
         """The packed rows (S,) at the positions `wanted` (B, L) marks (padding ignored), and
@@ -68,3 +67,8 @@ class TokenPacking:
         flat = rows.new_zeros(self.batch * self.length, *rows.shape[1:])
         flat.index_copy_(0, self.index, rows)  # in place: no copy of the zeros
         return flat.view(self.batch, self.length, *rows.shape[1:])
+
+
+def _real_positions(mask: torch.Tensor) -> torch.Tensor:
+    """A (B, L) padding mask as it is; a full (B, L, L) mask -> its diagonal (B, L)."""
+    return mask.diagonal(dim1=1, dim2=2) if mask.dim() == 3 else mask
