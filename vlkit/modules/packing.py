@@ -53,6 +53,10 @@ class TokenPacking:
     def subset(self, wanted: torch.Tensor) -> tuple[torch.Tensor, TokenPacking]:
         """The packed rows (S,) at the positions `wanted` (B, L) marks (padding ignored), and
         the packing of just those positions, which unpacks (S, *) rows to (B, L, *)."""
+        if tuple(wanted.shape) != (self.batch, self.length):
+            raise ValueError(f"the needed positions must be a (B, L) = ({self.batch}, "
+                             f"{self.length}) mask over the joint sequence, got "
+                             f"{tuple(wanted.shape)}")
         rows = wanted.reshape(-1).index_select(0, self.index).nonzero().squeeze(1)
         sub = TokenPacking.__new__(TokenPacking)
         sub.batch, sub.length, sub.index = self.batch, self.length, self.index[rows]

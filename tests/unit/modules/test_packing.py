@@ -221,3 +221,5 @@ def test_needed_positions_under_vlp_block_masks_and_refused_with_all_layers():
     torch.testing.assert_close(got[needed], want, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="needed"):
         part(EncoderInput(**batch), needed=needed, output_all_layers=True)
+    with pytest.raises(ValueError, match=r"\(B, L\) = \(3, 9\).*got \(3, 5\)"):
+        part(EncoderInput(**batch), needed=needed[:, :5])  # the text slots only: wrong width
