@@ -57,39 +57,70 @@ class SelfAttention(nn.Module):
         self.value = nn.Linear(hidden_size, hidden_size)
         self.dropout = dropout
 
-    def _qkv(self, hidden: torch.Tensor, packing: TokenPacking | None = None
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Q, K and V of hidden (..., H), each (..., H), from one matrix product with the three
-        weights stacked: one pass over the input (and one cast of it under autocast) instead
-        of three. With `packing`, hidden is (N, H) and they come back unpacked, (B, L, H)."""
-        weights = (self.query.weight, self.key.weight, self.value.weight)
-        biases = (self.query.bias, self.key.bias, self.value.bias)
+    def _project(self, hidden: torch.Tensor, layers: tuple[nn.Linear, ...],
+                 packing: TokenPacking | None = None) -> tuple[torch.Tensor, ...]:
+        """`layers`' projections of hidden (..., H), each (..., H), from one matrix product with
+        their weights stacked: one pass over the input (and one cast of it under autocast)
+        instead of one per layer. With `packing`, hidden is (N, H) and they come back
+        unpacked, (B, L, H)."""
+        weights = [layer.weight for layer in layers]
+        biases = [layer.bias for layer in layers]
         device = hidden.device.type
         if torch.is_autocast_enabled(device):  # stack the low-precision copies, not fp32
             dtype = torch.get_autocast_dtype(device)
             weights, biases = ([t.to(dtype) for t in ts] for ts in (weights, biases))
-        qkv = F.linear(hidden, torch.cat(weights), torch.cat(biases))  # (..., 3H)
+        out = F.linear(hidden, torch.cat(weights), torch.cat(biases))  # (..., n * H)
         if packing is not None:
-            qkv = packing.unpack(qkv)
-        return qkv.split(self.query.out_features, dim=-1)
+            out = packing.unpack(out)
+        return out.split(self.query.out_features, dim=-1)
+
+    def _qkv(self, hidden: torch.Tensor, packing: TokenPacking | None = None
+             ) -> tuple[torch.Tensor, ...]:
+        return self._project(hidden, (self.query, self.key, self.value), packing)
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         b, n, _ = x.shape
         return x.view(b, n, self.num_heads, self.head_dim).transpose(1, 2)  # (B, nh, L, hd)
 
     def forward(self, hidden: torch.Tensor, bias: torch.Tensor | None,
-                output_attentions: bool = False, packing: TokenPacking | None = None
+                output_attentions: bool = False, packing: TokenPacking | None = None,
+                rows: torch.Tensor | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """(B, L, H) -> (B, L, H); with output_attentions also the probabilities
         (B, nh, Lq, Lk), computed by an explicit softmax instead of the fused SDPA kernel.
         With `packing`, hidden holds the real positions only, (N, H) -> (N, H): Q/K/V are
-        projected packed and unpacked (zeros at padding) for attention."""
+        projected packed and unpacked (zeros at padding) for attention. With `rows` (S,),
+        ascending indices into the flattened positions of hidden (B * L, or N packed), only
+        those positions query, (S, H) out; every position is still key and value."""
+        if rows is not None:
+            return self._forward_rows(hidden, bias, packing, rows)
         if packing is None:
             q, k, v = self._qkv(hidden)
             return self._attend(self._heads(q), self._heads(k), self._heads(v), bias,
                                 output_attentions)
         q, k, v = self._qkv(hidden, packing)  # each (B, L, H), zeros at padding
         return packing.pack(self._attend(self._heads(q), self._heads(k), self._heads(v), bias))
+
+    def _forward_rows(self, hidden: torch.Tensor, bias: torch.Tensor | None,
+                      packing: TokenPacking | None, rows: torch.Tensor) -> torch.Tensor:
+        """See `forward`: the queries of `rows` laid out as (B, Q, H), Q the most any sequence
+        has (MLM: its masked words), against keys and values at all L positions."""
+        if packing is None:
+            batch, length = hidden.shape[:2]
+            hidden, flat = hidden.reshape(batch * length, -1), rows
+        else:
+            batch, length, flat = packing.batch, packing.length, packing.index[rows]
+        queries, source = query_slots(flat, batch, length)
+        q = queries.unpack(self.query(hidden.index_select(0, rows)))  # (B, Q, H)
+        k, v = self._project(hidden, (self.key, self.value), packing)
+        if packing is None:
+            k, v = (t.view(batch, length, -1) for t in (k, v))
+        if bias is not None and bias.shape[-2] > 1:  # a mask per query: its rows at `source`
+            bias = bias.expand(batch, -1, -1, -1)
+            index = source[:, None, :, None].expand(-1, bias.shape[1], -1, bias.shape[3])
+            bias = bias.gather(2, index)
+        ctx = self._attend(self._heads(q), self._heads(k), self._heads(v), bias)
+        return queries.pack(ctx)
 
     def forward_cached(self, hidden: torch.Tensor, bias: torch.Tensor | None, past: KeyValue,
                        keep: int) -> tuple[torch.Tensor, KeyValue]:
@@ -130,6 +161,20 @@ class SelfAttention(nn.Module):
         b, _, n, _ = ctx.shape
         out = ctx.transpose(1, 2).reshape(b, n, self.num_heads * self.head_dim)  # (B, L, H)
         return (out, probs) if output_attentions else out
+
+
+def query_slots(flat: torch.Tensor, batch: int, length: int
+                ) -> tuple[TokenPacking, torch.Tensor]:
+    """Ascending flat positions (S,) of a (B, L) layout as a compact (B, Q) query layout, Q =
+    the most positions any sequence has: the packing that unpacks (S, *) rows to (B, Q, *),
+    and each slot's position in its sequence (B, Q) (0, a real position, at empty slots)."""
+    seq = flat.div(length, rounding_mode="floor")
+    counts = torch.bincount(seq, minlength=batch)
+    width = int(counts.max()) if flat.numel() else 0
+    slots = torch.arange(width, device=flat.device).expand(batch, width) < counts[:, None]
+    source = flat.new_zeros(batch, width)
+    source[slots] = flat - seq * length  # row-major, as the ascending positions come
+    return TokenPacking(slots), source
 
 
 def _attention_probs(q: torch.Tensor, k: torch.Tensor, bias: torch.Tensor | None
@@ -176,12 +221,11 @@ class Attention(nn.Module):
         """(B, L, H) -> (B, L, H) [, attention probabilities (B, nh, L, L)]; packed
         (N, H) -> (N, H) with `packing` (see SelfAttention). With `rows` (S,), indices into
         the flattened positions of `hidden` (B * L, or N packed), every position still serves
-        as key and value, but only those S rows are projected and returned, (S, H)."""
+        as key and value, but only those S rows query and are projected, (S, H) out."""
         if not output_attentions:
-            ctx = self.self(hidden, bias, packing=packing)
+            ctx = self.self(hidden, bias, packing=packing, rows=rows)
             if rows is not None:
-                ctx, hidden = (t.reshape(-1, t.shape[-1]).index_select(0, rows)
-                               for t in (ctx, hidden))
+                hidden = hidden.reshape(-1, hidden.shape[-1]).index_select(0, rows)
             return self.output(ctx, hidden)
         ctx, probs = self.self(hidden, bias, output_attentions=True)
         return self.output(ctx, hidden), probs

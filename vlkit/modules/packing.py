@@ -29,6 +29,7 @@ class TokenPacking:
             raise ValueError(f"packing needs a (B, L) padding mask, got {tuple(mask.shape)}")
         self.batch, self.length = mask.shape
         self.index = mask.reshape(-1).nonzero().squeeze(1)  # (N,) into the flat B * L rows
+        self._padding: torch.Tensor | None = None
 
     @classmethod
     def of(cls, mask: torch.Tensor) -> TokenPacking | None:
@@ -60,7 +61,17 @@ class TokenPacking:
         rows = wanted.reshape(-1).index_select(0, self.index).nonzero().squeeze(1)
         sub = TokenPacking.__new__(TokenPacking)
         sub.batch, sub.length, sub.index = self.batch, self.length, self.index[rows]
+        sub._padding = None
         return rows, sub
+
+    @property
+    def padding(self) -> torch.Tensor:
+        """(B * L - N,) the flat positions that are not real, ascending."""
+        if self._padding is None:
+            real = torch.zeros(self.batch * self.length, dtype=torch.bool,
+                               device=self.index.device)
+            self._padding = real.index_fill_(0, self.index, True).logical_not_().nonzero()[:, 0]
+        return self._padding
 
     def pack(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, *) -> (N, *): the real positions, row-major."""
@@ -68,8 +79,9 @@ class TokenPacking:
 
     def unpack(self, rows: torch.Tensor) -> torch.Tensor:
         """(N, *) -> (B, L, *) with zeros at the padding positions."""
-        flat = rows.new_zeros(self.batch * self.length, *rows.shape[1:])
-        flat.index_copy_(0, self.index, rows)  # in place: no copy of the zeros
+        # zeros written at the padding rows only, not under the rows index_copy_ overwrites
+        flat = rows.new_empty(self.batch * self.length, *rows.shape[1:])
+        flat.index_fill_(0, self.padding, 0).index_copy_(0, self.index, rows)
         return flat.view(self.batch, self.length, *rows.shape[1:])
 
 

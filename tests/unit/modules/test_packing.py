@@ -163,18 +163,26 @@ def _vlbert_real(sequence: torch.Tensor) -> torch.Tensor:
 
 
 def _last_layer_rows(model: torch.nn.Module, layers: torch.nn.ModuleList) -> list[int]:
-    """Records how many rows the last layer's feed-forward receives on each call."""
+    """Records how many rows the last layer's query projection and feed-forward receive on
+    each call."""
     seen = []
-    layers[-1].intermediate.dense.register_forward_hook(
-        lambda module, args, out: seen.append(args[0].shape[0]))
+    for module in (layers[-1].attention.self.query, layers[-1].intermediate.dense):
+        module.register_forward_hook(lambda module, args, out: seen.append(args[0].shape[0]))
     return seen
 
 
-@pytest.mark.parametrize("pack_tokens,checkpointing",
-                         [(True, False), (False, False), (True, True)])
-def test_needed_positions_equal_the_full_last_layer_with_gradients(pack_tokens, checkpointing):
-    """`needed`: the last layer projects only the positions a loss reads (MLM's masked words,
-    MRM's masked regions); outputs and every gradient equal the full computation's there."""
+NEEDED = {"text and regions": ([0, 0, 0, 1, 1, 2, 2], [1, 3, 6, 0, 4, 2, 8]),
+          "one sequence only": ([1, 1], [2, 4])}
+
+
+@pytest.mark.parametrize("pack_tokens,checkpointing,needed_at",
+                         [(True, False, "text and regions"), (False, False, "text and regions"),
+                          (True, True, "text and regions"), (True, False, "one sequence only")])
+def test_needed_positions_equal_the_full_last_layer_with_gradients(pack_tokens, checkpointing,
+                                                                   needed_at):
+    """`needed`: in the last layer only the positions a loss reads (MLM's masked words,
+    MRM's masked regions) query and are projected; outputs and every gradient equal the full
+    computation's there."""
     torch.manual_seed(0)
     cfg = ModelConfig(**CFG, pack_tokens=pack_tokens, activation_checkpointing=checkpointing)
     full, part = (Uniter(cfg, heads=("mlm",)).train() for _ in range(2))
@@ -182,7 +190,7 @@ def test_needed_positions_equal_the_full_last_layer_with_gradients(pack_tokens, 
     batch = _batch()
     real = batch["attn_masks"].bool()
     needed = torch.zeros_like(real)
-    needed[0, [1, 3, 6]] = needed[1, [0, 4]] = needed[2, [2, 8]] = True  # text and regions
+    needed[NEEDED[needed_at]] = True
     needed[1, 7] = True  # a padding position: ignored
     rows = _last_layer_rows(part, part.uniter.encoder.layer)
     outs, grads = [], []
@@ -191,7 +199,7 @@ def test_needed_positions_equal_the_full_last_layer_with_gradients(pack_tokens, 
         model.cls(out.sequence[needed & real]).logsumexp(-1).sum().backward()
         outs.append(out.sequence)
         grads.append(_grads(model))
-    assert set(rows) == {int((needed & real).sum())} == {6}  # twice when checkpointing
+    assert set(rows) == {int((needed & real).sum())}  # twice when checkpointing
     torch.testing.assert_close(outs[1][needed & real], outs[0][needed & real], atol=1e-5,
                                rtol=1e-5)
     assert not outs[1][~(needed & real)].any()
@@ -217,7 +225,7 @@ def test_needed_positions_under_vlp_block_masks_and_refused_with_all_layers():
     rows = _last_layer_rows(part, part.bert.encoder.layer)
     want = full(EncoderInput(**batch)).sequence[needed]
     got = part(EncoderInput(**batch), needed=needed).sequence
-    assert rows == [4]
+    assert rows == [4, 4]  # the query projection and the feed-forward
     torch.testing.assert_close(got[needed], want, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="needed"):
         part(EncoderInput(**batch), needed=needed, output_all_layers=True)
