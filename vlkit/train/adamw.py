@@ -13,9 +13,9 @@ kernels per parameter group instead of ~8 small kernels per parameter: the same 
 fewer kernel launches (it matters on GPU, where a BERT-base step otherwise spends milliseconds
 launching ~1,600 tiny kernels).
 
-`fused=True` (the default where torch has the kernel) runs the Adam part as torch's fused
-AdamW kernel, one pass over each parameter instead of ~8 (the optimizer step is memory-bound:
-on a 2-core CPU it took ~2.3 s against ~0.6 s for UNITER-base), then the decay as one multiply.
+`fused=True` (the default where torch has the kernel) runs the update as torch's fused AdamW
+kernel, one pass over each parameter instead of ~8 (the optimizer step is memory-bound: on a
+2-core CPU it took ~2.3 s against ~0.6 s for UNITER-base).
 UNITER's eps placement is kept exactly by handing the kernel eps / sqrt(1 - beta2^t), since
 sqrt(v) / sqrt(1 - beta2^t) + eps / sqrt(1 - beta2^t) = (sqrt(v) + eps) / sqrt(1 - beta2^t);
 the numbers differ from the unfused form only by float rounding (last bits). The decay is
