@@ -27,9 +27,12 @@ class TokenPacking:
     def __init__(self, mask: torch.Tensor):
         if mask.dim() != 2:
             raise ValueError(f"packing needs a (B, L) padding mask, got {tuple(mask.shape)}")
-        self.batch, self.length = mask.shape
-        self.index = mask.reshape(-1).nonzero().squeeze(1)  # (N,) into the flat B * L rows
-        self._padding: torch.Tensor | None = None
+        self._locate(*mask.shape, mask.reshape(-1).nonzero().squeeze(1))
+
+    def _locate(self, batch: int, length: int, index: torch.Tensor) -> None:
+        self.batch, self.length = batch, length
+        self.index = index  # (N,) into the flat B * L rows, ascending
+        self._padding: torch.Tensor | None = None  # the other rows, found on first unpack
 
     @classmethod
     def of(cls, mask: torch.Tensor) -> TokenPacking | None:
@@ -60,8 +63,7 @@ class TokenPacking:
                              f"{tuple(wanted.shape)}")
         rows = wanted.reshape(-1).index_select(0, self.index).nonzero().squeeze(1)
         sub = TokenPacking.__new__(TokenPacking)
-        sub.batch, sub.length, sub.index = self.batch, self.length, self.index[rows]
-        sub._padding = None
+        sub._locate(self.batch, self.length, self.index[rows])
         return rows, sub
 
     @property
